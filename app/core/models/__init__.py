@@ -1,0 +1,54 @@
+"""All tables. Importing this package registers every model on ``Base``."""
+
+from app.core.models.base import Base, utcnow
+from app.core.models.catalog import (
+    Barcode,
+    Bin,
+    Product,
+    SkuAlias,
+    Variant,
+    VariantBin,
+    Warehouse,
+)
+from app.core.models.inventory import (
+    CostLayer,
+    LayerConsumption,
+    Reservation,
+    StockCount,
+    StockCountLine,
+    StockLevel,
+    StockMove,
+)
+from app.core.models.ledger import Account, JournalEntry, JournalLine, Period
+from app.core.models.sales import (
+    Channel,
+    Customer,
+    DiscountApplication,
+    DiscountCode,
+    FulfillmentRequest,
+    Invoice,
+    OrderLine,
+    SalesOrder,
+    Shipment,
+    ShipmentLine,
+    TaxLine,
+)
+from app.core.models.shop import (
+    AuditEvent,
+    Sequence,
+    Shop,
+    TaxRegistration,
+    TaxRule,
+    User,
+)
+from app.core.models.sync import OutboxItem, SyncLogEntry
+
+__all__ = [
+    "Account", "AuditEvent", "Barcode", "Base", "Bin", "Channel", "CostLayer",
+    "Customer", "DiscountApplication", "DiscountCode", "FulfillmentRequest",
+    "Invoice", "JournalEntry", "JournalLine", "LayerConsumption", "OrderLine",
+    "OutboxItem", "Period", "Product", "Reservation", "SalesOrder", "Sequence",
+    "Shipment", "ShipmentLine", "Shop", "SkuAlias", "StockCount", "StockCountLine",
+    "StockLevel", "StockMove", "SyncLogEntry", "TaxLine", "TaxRegistration",
+    "TaxRule", "User", "Variant", "VariantBin", "Warehouse", "utcnow",
+]  # fmt: skip

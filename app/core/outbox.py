@@ -1,0 +1,103 @@
+"""Queueing what channels must hear about, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.models import Channel, OutboxItem, StockLevel, Variant, Warehouse
+from app.core.money import round_half_up
+
+
+def connected_channels(session: Session) -> list[Channel]:
+    cached = session.info.get("connected_channels")
+    if cached is None:
+        cached = list(
+            session.scalars(
+                select(Channel).where(Channel.connected.is_(True)).order_by(Channel.id)
+            )
+        )
+        session.info["connected_channels"] = cached
+    return cached
+
+
+def sellable_available(session: Session, variant_id: int) -> int:
+    """Return on hand minus reserved over all warehouses except quarantine."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.variant_id == variant_id, Warehouse.is_quarantine.is_(False))
+    )
+    return int(total or 0)
+
+
+def channel_quantity(channel: Channel, available: int) -> int:
+    """Return what a channel is shown: max(0, available - its buffer)."""
+    buffer = channel.buffer_units
+    if channel.buffer_percent:
+        buffer += round_half_up(
+            Decimal(max(available, 0)) * channel.buffer_percent / 100
+        )
+    return max(0, available - buffer)
+
+
+def queue_stock(
+    session: Session,
+    variant_ids: Iterable[int],
+    *,
+    exclude_channel_id: int | None = None,
+) -> int:
+    """Queue each SKU's new channel quantity for every connected channel.
+
+    Returns the number of rows queued for sending. The channel an order came
+    from already counted its own sale, so its row is written with status
+    ``origin``: never sent, but kept so that ``backroom check`` can compare
+    every channel's newest figure with the stock.
+    """
+    channels = connected_channels(session)
+    if not channels:
+        return 0
+    now = datetime.now(UTC)
+    count = 0
+    for variant_id in sorted(set(variant_ids)):
+        variant = session.get(Variant, variant_id)
+        assert variant is not None
+        available = sellable_available(session, variant_id)
+        for channel in channels:
+            session.add(
+                OutboxItem(
+                    channel_id=channel.id,
+                    kind="stock",
+                    variant_id=variant_id,
+                    sku=variant.sku,
+                    quantity=channel_quantity(channel, available),
+                    payload={"available": available},
+                    status="origin" if channel.id == exclude_channel_id else "pending",
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+            count += channel.id != exclude_channel_id
+    return count
+
+
+def queue_message(
+    session: Session, channel_id: int, kind: str, payload: dict[str, Any]
+) -> None:
+    """Queue a non-stock push (tracking, order status) for one channel."""
+    now = datetime.now(UTC)
+    session.add(
+        OutboxItem(
+            channel_id=channel_id,
+            kind=kind,
+            payload=payload,
+            status="pending",
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )

@@ -1,0 +1,51 @@
+"""Reading the shop's settings and converting times to its time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from app.core.exceptions import SchemaError
+from app.core.models import Shop
+
+
+def get_shop(session: Session) -> Shop:
+    """Return the shop row, cached on the session."""
+    shop = session.info.get("shop")
+    if shop is None:
+        shop = session.get(Shop, 1)
+        if shop is None:
+            raise SchemaError(
+                "this database holds no shop yet; run `backroom init` or open the "
+                "app to create one"
+            )
+        session.info["shop"] = shop
+    return shop
+
+
+def shop_zone(session: Session) -> ZoneInfo:
+    return ZoneInfo(get_shop(session).timezone)
+
+
+def local_date(moment: datetime, zone: ZoneInfo) -> date:
+    """Return the shop-local calendar date of an aware UTC moment."""
+    return moment.astimezone(zone).date()
+
+
+def local_day_end(day: date, zone: ZoneInfo) -> datetime:
+    """Return the UTC instant just after the local day ends."""
+    start_next = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start_next.astimezone(UTC)
+
+
+def local_day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def ensure_aware(moment: datetime, zone: ZoneInfo) -> datetime:
+    """Treat a naive datetime as shop-local time; return it in UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)

@@ -1,0 +1,81 @@
+"""The unit of work: one database transaction around one service call.
+
+Services take a ``UnitOfWork``, read and write through ``uow.session`` and call
+``uow.commit()`` explicitly; leaving the ``with`` block without a commit rolls
+everything back. Row locking differs between databases and is hidden here:
+SQLite takes the write lock for the whole transaction up front
+(``BEGIN IMMEDIATE``), PostgreSQL locks the selected rows (``SELECT ... FOR
+UPDATE``) through :meth:`UnitOfWork.locked`.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import Engine, Select
+from sqlalchemy.orm import Session
+
+from app.core.db import is_sqlite
+
+S = TypeVar("S", bound=Select[Any])
+
+
+class UnitOfWork:
+    """A transaction scope over one engine.
+
+    ``write=True`` (the default) is for services that change data: on SQLite
+    the transaction starts with ``BEGIN IMMEDIATE`` so two writers queue on
+    the busy timeout instead of failing when one upgrades a read lock.
+    ``user_id`` names the person acting, for the audit trail.
+    """
+
+    def __init__(
+        self, engine: Engine, *, write: bool = True, user_id: int | None = None
+    ) -> None:
+        self.engine = engine
+        self.write = write
+        self.user_id = user_id
+        self._sqlite = is_sqlite(engine)
+        self.session: Session
+
+    def __enter__(self) -> Self:
+        bind = self.engine
+        if self._sqlite:
+            bind = self.engine.execution_options(
+                sqlite_begin="IMMEDIATE" if self.write else "DEFERRED"
+            )
+        self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
+        self.session.begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A writer that leaves without committing is rolled back. A reader is
+        # only closed, which ends its transaction without expiring the objects
+        # it loaded, so callers can keep reading them.
+        try:
+            if self.write and self.session.in_transaction():
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def locked(self, statement: S) -> S:
+        """Return ``statement`` locking its rows until commit where needed.
+
+        On SQLite the immediate transaction already serialises writers, so
+        the statement is returned unchanged.
+        """
+        if self._sqlite:
+            return statement
+        return statement.with_for_update()
