@@ -566,7 +566,11 @@ def _tax_postings(session: Session, order: SalesOrder) -> list[Posting]:
 
 
 def _post_order_state(
-    uow: UnitOfWork, order: SalesOrder, *, description: str
+    uow: UnitOfWork,
+    order: SalesOrder,
+    *,
+    description: str,
+    at: datetime | None = None,
 ) -> int | None:
     """Post what the customer owes: Dr clearing, Cr 2200 tax, Cr 2300 the rest."""
     session = uow.session
@@ -606,9 +610,7 @@ def _post_order_state(
         )
     entry = ledger.post(
         uow,
-        occurred_at=order.placed_at
-        if order.posting_entry_id is None
-        else datetime.now(UTC),
+        occurred_at=at or order.placed_at,
         kind="order",
         description=description,
         postings=postings,
@@ -720,6 +722,7 @@ def update_order(
     quantities: dict[int, int] | None = None,
     ship_to: Address | None = None,
     reason: str = "order updated",
+    at: datetime | None = None,
 ) -> Changes:
     """Change line quantities (by line number) or the address before shipment.
 
@@ -747,7 +750,7 @@ def update_order(
             quantities,
             "an update cannot remove every line; cancel the order",
         )
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     changes = Changes(orders={order.id})
     touched = _release_all(uow, order)
     if order.posting_entry_id is not None:
@@ -791,7 +794,7 @@ def update_order(
     changes.merge(_reserve_all(uow, order, channel.kind in LOCAL_KINDS, requested=None))
     changes.variants |= touched
     entry_id = _post_order_state(
-        uow, order, description=f"Order {order.external_id} updated"
+        uow, order, description=f"Order {order.external_id} updated", at=now
     )
     if entry_id is not None:
         changes.entries.add(entry_id)
@@ -849,7 +852,11 @@ def _address_of(order: SalesOrder) -> Address | None:
 
 
 def cancel_order(
-    uow: UnitOfWork, order_id: int, *, reason: str = "cancelled"
+    uow: UnitOfWork,
+    order_id: int,
+    *,
+    reason: str = "cancelled",
+    at: datetime | None = None,
 ) -> Changes:
     """Cancel what has not shipped: release stock, reverse postings, credit note."""
     session = uow.session
@@ -861,7 +868,7 @@ def cancel_order(
         raise InvalidTransition(
             f"order {order.external_id} has nothing left to cancel; every unit shipped"
         )
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     changes = Changes(orders={order.id})
     changes.variants |= _release_all(uow, order)
     shipped_any = any(line.quantity_shipped for line in order.lines)

@@ -11,7 +11,16 @@ from sqlalchemy import Engine
 from app.core import db, ledger
 from app.core.audit import record
 from app.core.exceptions import ValidationError
-from app.core.models import Channel, Shop, TaxRegistration, TaxRule, User, Warehouse
+from app.core.invoicing import SERIES_PREFIX
+from app.core.models import (
+    Channel,
+    Sequence,
+    Shop,
+    TaxRegistration,
+    TaxRule,
+    User,
+    Warehouse,
+)
 from app.core.money import currency_exponent
 from app.core.taxtables import load_default_rates
 from app.core.uow import UnitOfWork
@@ -108,6 +117,10 @@ def create_shop(engine: Engine, settings: ShopSettings) -> None:
                 kind="pos", name="POS", payment_terms="paid", prices_include_tax=True
             )
         )
+        # Series rows exist from the start so that two first invoices written
+        # at once lock the same row instead of racing to insert it.
+        for series, prefix in SERIES_PREFIX.items():
+            session.add(Sequence(name=series, prefix=prefix, next_value=1))
         record(uow, "shop.create", "shop", 1, detail={"name": shop.name})
         uow.commit()
 

@@ -1,0 +1,1 @@
+"""Importers that read shop files (history, products, stock) into records."""

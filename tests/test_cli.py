@@ -1,0 +1,77 @@
+"""The command line: init, reports and check, as a script would run them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import update
+
+from app.cli import main
+from app.core import db
+from app.core.models import StockLevel
+from app.core.uow import UnitOfWork
+from tests.helpers import add_sku
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_init_then_trial_balance_json(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.sqlite")
+    assert run("init", "--db", path, "--name", "Teacups").returncode == 0
+    result = run("report", "trial-balance", "--db", path, "--json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert data["accounts"][0] == {
+        "code": "1000",
+        "name": "Bank",
+        "type": "asset",
+        "debit": "0.00",
+        "credit": "0.00",
+    }
+    assert len(data["accounts"]) == 26
+
+
+def test_bad_currency_exits_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["init", "--db", str(tmp_path / "s.sqlite"), "--currency", "XYZ"])
+    assert code == 2
+    assert "'XYZ' is not an ISO 4217 code" in capsys.readouterr().err
+
+
+def test_bad_date_exits_2(tmp_path: Path) -> None:
+    result = run(
+        "report", "trial-balance", "--db", str(tmp_path / "x"), "--as-of", "31/12"
+    )
+    assert result.returncode == 2
+    assert "YYYY-MM-DD" in result.stderr
+
+
+def test_report_on_missing_shop_exits_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["report", "profit-loss", "--db", str(tmp_path / "none.sqlite")])
+    assert code == 2
+    assert "backroom init" in capsys.readouterr().err
+
+
+def test_check_reports_broken_rule_and_exits_1(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "s.sqlite"
+    assert main(["init", "--db", str(path)]) == 0
+    engine = db.make_engine(path)
+    add_sku(engine, "MUG", 3, 100)
+    assert main(["check", "--db", str(path)]) == 0
+    with UnitOfWork(engine) as uow:
+        uow.session.execute(update(StockLevel).values(on_hand=5))
+        uow.commit()
+    capsys.readouterr()
+    assert main(["check", "--db", str(path), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert {v["rule"] for v in data["violations"]} == {3}
