@@ -8,18 +8,35 @@ check finds problems, 2 on bad arguments or input.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import pkgutil
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
+import app.commands
 from app import __version__
-from app.commands import core as core_commands
 from app.core.exceptions import BackroomError
+from app.core.logs import setup_logging, versions
 
 log = logging.getLogger(__name__)
 
-#: Modules that add sub-commands; each has ``register(subparsers)``.
-COMMAND_MODULES = (core_commands,)
+
+def command_modules() -> list[ModuleType]:
+    """Return every module in ``app.commands`` that adds sub-commands.
+
+    Each such module has ``register(subparsers)``; ``app.commands.app_cmd``
+    also has ``launch()``, which opens the window when no command is given.
+    """
+    modules = []
+    for info in sorted(
+        pkgutil.iter_modules(app.commands.__path__), key=lambda m: m.name
+    ):
+        module = importlib.import_module(f"app.commands.{info.name}")
+        if hasattr(module, "register"):
+            modules.append(module)
+    return modules
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log progress to standard error"
     )
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for module in COMMAND_MODULES:
+    for module in command_modules():
         module.register(subparsers)
     return parser
 
@@ -48,19 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(verbose=args.verbose)
     handler = getattr(args, "handler", None)
+    if handler is None and args.command is None:
+        from app.commands import app_cmd
+
+        return int(app_cmd.launch())
     if handler is None:
         parser.print_help()
         return 0
+    log.info("start: backroom %s (%s)", args.command, versions())
     try:
         return int(handler(args))
     except BackroomError as exc:
+        log.warning("backroom %s failed: %s", args.command, exc)
         print(f"backroom {args.command}: {exc}", file=sys.stderr)
         return 2
+    except Exception:
+        log.exception("backroom %s failed unexpectedly", args.command)
+        raise
+    finally:
+        log.info("stop: backroom %s", args.command)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,11 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# Data, logs, settings and backups of tests stay out of the user's own folders.
+_HOME = __import__("tempfile").mkdtemp(prefix="backroom-tests-")
+for _var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+    os.environ[_var] = os.path.join(_HOME, _var.lower())
+
 from collections.abc import Iterator
 from pathlib import Path
 

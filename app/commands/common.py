@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from app.core import db
+from app.core.backup import migrate_safely
 from app.core.exceptions import SchemaError
 
 
@@ -42,9 +43,7 @@ def open_shop(args: argparse.Namespace) -> Engine:
             f"{db.database_url(args.db)} holds no shop; create one with "
             "`backroom init` first"
         )
-    current = db.current_revision(engine)
-    if current != db.head_revision():
-        db.upgrade(engine)
+    migrate_safely(engine)
     return engine
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from app import __version__
 from app.core.exceptions import SchemaError
 
 log = logging.getLogger(__name__)
@@ -105,22 +106,61 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (default: the newest)."""
-    from alembic import command
+def _known_revision(revision: str) -> bool:
     from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
 
-    config = _alembic_config(engine)
-    script = ScriptDirectory.from_config(config)
+    script = ScriptDirectory.from_config(_alembic_config(make_engine("sqlite://")))
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def written_by(engine: Engine) -> str | None:
+    """Return the Backroom version that last migrated or created the database."""
+    if not inspect(engine).has_table("app_meta"):
+        return None
+    with engine.connect() as conn:
+        value = conn.execute(
+            text("SELECT value FROM app_meta WHERE key = 'written_by'")
+        ).scalar()
+    return str(value) if value is not None else None
+
+
+def refuse_newer(engine: Engine) -> None:
+    """Raise SchemaError when the database comes from a newer Backroom."""
     current = current_revision(engine)
-    if current is not None and script.get_revision(current) is None:
-        raise SchemaError(
-            f"this database is at schema revision {current}, which is newer than "
-            f"this Backroom knows (newest {script.get_current_head()}); "
-            "install the newer Backroom that wrote it"
+    if current is None or _known_revision(current):
+        return
+    raise SchemaError(
+        f"this database was written by Backroom {written_by(engine) or 'unknown'} "
+        f"(schema {current}), which is newer than this Backroom {__version__} "
+        f"(schema {head_revision()}); install Backroom "
+        f"{written_by(engine) or 'of that version'} or newer to open it"
+    )
+
+
+def _stamp_version(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM app_meta WHERE key = 'written_by'"))
+        conn.execute(
+            text("INSERT INTO app_meta (key, value) VALUES ('written_by', :v)"),
+            {"v": __version__},
         )
-    log.info("migrating %s from %s to %s", engine.url, current, revision)
-    command.upgrade(config, revision)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (default: the newest) in one transaction."""
+    from alembic import command
+
+    refuse_newer(engine)
+    log.info(
+        "migrating %s from %s to %s", engine.url, current_revision(engine), revision
+    )
+    command.upgrade(_alembic_config(engine), revision)
+    if inspect(engine).has_table("app_meta"):
+        _stamp_version(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

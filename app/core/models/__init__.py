@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every model on ``Base``."""
 
+from app.core.models import returns as returns  # registers the returns tables
 from app.core.models.base import Base, utcnow
 from app.core.models.catalog import (
     Barcode,
@@ -34,6 +35,7 @@ from app.core.models.sales import (
     TaxLine,
 )
 from app.core.models.shop import (
+    AppMeta,
     AuditEvent,
     Sequence,
     Shop,
@@ -44,7 +46,8 @@ from app.core.models.shop import (
 from app.core.models.sync import OutboxItem, SyncLogEntry
 
 __all__ = [
-    "Account", "AuditEvent", "Barcode", "Base", "Bin", "Channel", "CostLayer",
+    "Account",
+    "AppMeta", "AuditEvent", "Barcode", "Base", "Bin", "Channel", "CostLayer",
     "Customer", "DiscountApplication", "DiscountCode", "FulfillmentRequest",
     "Invoice", "JournalEntry", "JournalLine", "LayerConsumption", "OrderLine",
     "OutboxItem", "Period", "Product", "Reservation", "SalesOrder", "Sequence",

@@ -103,3 +103,12 @@ class Sequence(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     prefix: Mapped[str] = mapped_column(String(20), default="")
     next_value: Mapped[int] = mapped_column(default=1)
+
+
+class AppMeta(Base):
+    """Facts about the database file itself, such as the Backroom that wrote it."""
+
+    __tablename__ = "app_meta"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 17:11:12.251954
+Create Date: 2026-12-04 17:25:43.072393
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_account')),
     sa.UniqueConstraint('code', name=op.f('uq_account_code'))
+    )
+    op.create_table('app_meta',
+    sa.Column('key', sa.String(length=60), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_app_meta'))
     )
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -581,6 +586,43 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_order_line_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_line_variant_id'), ['variant_id'], unique=False)
 
+    op.create_table('return_authorization',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=20), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('authorized_at', sa.DateTime(), nullable=False),
+    sa.Column('window_days', sa.Integer(), nullable=False),
+    sa.Column('window_ends_at', sa.DateTime(), nullable=False),
+    sa.Column('late_reason', sa.Text(), nullable=True),
+    sa.Column('label_reference', sa.String(length=100), nullable=True),
+    sa.Column('expected_weight_g', sa.Integer(), nullable=True),
+    sa.Column('received_at', sa.DateTime(), nullable=True),
+    sa.Column('parcel_weight_g', sa.Integer(), nullable=True),
+    sa.Column('inspected_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('refunded_before_inspection', sa.Boolean(), nullable=False),
+    sa.Column('is_cancellation', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_return_authorization_channel_id_channel')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_return_authorization_created_by_app_user')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_return_authorization_customer_id_customer')),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_return_authorization_order_id_sales_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_return_authorization')),
+    sa.UniqueConstraint('number', name=op.f('uq_return_authorization_number')),
+    sa.UniqueConstraint('reference', name=op.f('uq_return_authorization_reference'))
+    )
+    with op.batch_alter_table('return_authorization', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_authorization_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_return_authorization_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_return_authorization_status', ['status'], unique=False)
+
     op.create_table('shipment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -603,6 +645,29 @@ def upgrade() -> None:
     with op.batch_alter_table('shipment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_shipment_order_id'), ['order_id'], unique=False)
 
+    op.create_table('fraud_signal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('rma_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('score', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('reviewed_at', sa.DateTime(), nullable=True),
+    sa.Column('reviewed_by', sa.Integer(), nullable=True),
+    sa.Column('review_note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_fraud_signal_customer_id_customer')),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_fraud_signal_order_id_sales_order')),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['app_user.id'], name=op.f('fk_fraud_signal_reviewed_by_app_user')),
+    sa.ForeignKeyConstraint(['rma_id'], ['return_authorization.id'], name=op.f('fk_fraud_signal_rma_id_return_authorization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fraud_signal'))
+    )
+    with op.batch_alter_table('fraud_signal', schema=None) as batch_op:
+        batch_op.create_index('ix_fraud_signal_kind', ['kind', 'rma_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_fraud_signal_queue', ['status', 'created_at'], unique=False)
+
     op.create_table('reservation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_line_id', sa.Integer(), nullable=False),
@@ -619,6 +684,85 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reservation_order_line_id'), ['order_line_id'], unique=False)
         batch_op.create_index('ix_reservation_variant_wh', ['variant_id', 'warehouse_id'], unique=False)
 
+    op.create_table('return_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rma_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('order_line_id', sa.Integer(), nullable=False),
+    sa.Column('variant_id', sa.Integer(), nullable=False),
+    sa.Column('sku', sa.String(length=100), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('unit_weight_g', sa.Integer(), nullable=True),
+    sa.Column('quantity_received', sa.Integer(), nullable=False),
+    sa.Column('quantity_accepted', sa.Integer(), nullable=False),
+    sa.Column('quantity_refunded', sa.Integer(), nullable=False),
+    sa.Column('quantity_restocked', sa.Integer(), nullable=False),
+    sa.Column('quantity_disposed', sa.Integer(), nullable=False),
+    sa.Column('quantity_to_supplier', sa.Integer(), nullable=False),
+    sa.Column('cost_returned_shop', sa.BigInteger(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.CheckConstraint('quantity > 0 AND quantity_received >= 0 AND quantity_accepted >= 0 AND quantity_refunded >= 0', name=op.f('ck_return_line_quantities_valid')),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], name=op.f('fk_return_line_order_line_id_order_line')),
+    sa.ForeignKeyConstraint(['rma_id'], ['return_authorization.id'], name=op.f('fk_return_line_rma_id_return_authorization')),
+    sa.ForeignKeyConstraint(['variant_id'], ['variant.id'], name=op.f('fk_return_line_variant_id_variant')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_return_line')),
+    sa.UniqueConstraint('rma_id', 'order_line_id', name=op.f('uq_return_line_rma_id_order_line_id'))
+    )
+    with op.batch_alter_table('return_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_line_order_line_id'), ['order_line_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_return_line_rma_id'), ['rma_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_return_line_variant_id'), ['variant_id'], unique=False)
+
+    op.create_table('return_refund',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rma_id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('goods', sa.BigInteger(), nullable=False),
+    sa.Column('shipping', sa.BigInteger(), nullable=False),
+    sa.Column('tax', sa.BigInteger(), nullable=False),
+    sa.Column('fee', sa.BigInteger(), nullable=False),
+    sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.Column('fee_shop', sa.BigInteger(), nullable=False),
+    sa.Column('total_shop', sa.BigInteger(), nullable=False),
+    sa.Column('shipping_net_shop', sa.BigInteger(), nullable=False),
+    sa.Column('shipping_discount_net_shop', sa.BigInteger(), nullable=False),
+    sa.Column('channel_amount', sa.BigInteger(), nullable=True),
+    sa.Column('options', sa.JSON(), nullable=False),
+    sa.Column('released_early', sa.Boolean(), nullable=False),
+    sa.Column('release_reason', sa.Text(), nullable=True),
+    sa.Column('before_inspection', sa.Boolean(), nullable=False),
+    sa.Column('matched_refund_id', sa.Integer(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(), nullable=True),
+    sa.Column('paid_at', sa.DateTime(), nullable=True),
+    sa.Column('paid_via', sa.String(length=10), nullable=True),
+    sa.Column('journal_entry_id', sa.Integer(), nullable=True),
+    sa.Column('payment_entry_id', sa.Integer(), nullable=True),
+    sa.Column('credit_note_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.CheckConstraint('total >= 0 AND fee >= 0', name=op.f('ck_return_refund_amounts_not_negative')),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_return_refund_channel_id_channel')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_return_refund_created_by_app_user')),
+    sa.ForeignKeyConstraint(['credit_note_id'], ['invoice.id'], name=op.f('fk_return_refund_credit_note_id_invoice')),
+    sa.ForeignKeyConstraint(['journal_entry_id'], ['journal_entry.id'], name=op.f('fk_return_refund_journal_entry_id_journal_entry')),
+    sa.ForeignKeyConstraint(['matched_refund_id'], ['return_refund.id'], name=op.f('fk_return_refund_matched_refund_id_return_refund')),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_return_refund_order_id_sales_order')),
+    sa.ForeignKeyConstraint(['payment_entry_id'], ['journal_entry.id'], name=op.f('fk_return_refund_payment_entry_id_journal_entry')),
+    sa.ForeignKeyConstraint(['rma_id'], ['return_authorization.id'], name=op.f('fk_return_refund_rma_id_return_authorization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_return_refund')),
+    sa.UniqueConstraint('channel_id', 'external_id', name=op.f('uq_return_refund_channel_id_external_id'))
+    )
+    with op.batch_alter_table('return_refund', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_refund_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_return_refund_rma_id'), ['rma_id'], unique=False)
+
     op.create_table('shipment_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('shipment_id', sa.Integer(), nullable=False),
@@ -634,6 +778,23 @@ def upgrade() -> None:
     with op.batch_alter_table('shipment_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_shipment_line_order_line_id'), ['order_line_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_shipment_line_shipment_id'), ['shipment_id'], unique=False)
+
+    op.create_table('shipped_serial',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_line_id', sa.Integer(), nullable=False),
+    sa.Column('variant_id', sa.Integer(), nullable=False),
+    sa.Column('serial', sa.String(length=100), nullable=False),
+    sa.Column('shipment_id', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], name=op.f('fk_shipped_serial_order_line_id_order_line')),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipment.id'], name=op.f('fk_shipped_serial_shipment_id_shipment')),
+    sa.ForeignKeyConstraint(['variant_id'], ['variant.id'], name=op.f('fk_shipped_serial_variant_id_variant')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipped_serial')),
+    sa.UniqueConstraint('order_line_id', 'serial', name=op.f('uq_shipped_serial_order_line_id_serial'))
+    )
+    with op.batch_alter_table('shipped_serial', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shipped_serial_order_line_id'), ['order_line_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shipped_serial_serial'), ['serial'], unique=False)
 
     op.create_table('tax_line',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -657,29 +818,157 @@ def upgrade() -> None:
     with op.batch_alter_table('tax_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tax_line_order_id'), ['order_id'], unique=False)
 
+    op.create_table('return_disposition',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('return_line_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=True),
+    sa.Column('value_shop', sa.BigInteger(), nullable=False),
+    sa.Column('stock_move_id', sa.Integer(), nullable=True),
+    sa.Column('journal_entry_id', sa.Integer(), nullable=True),
+    sa.Column('supplier_reference', sa.String(length=100), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_return_disposition_quantity_positive')),
+    sa.ForeignKeyConstraint(['journal_entry_id'], ['journal_entry.id'], name=op.f('fk_return_disposition_journal_entry_id_journal_entry')),
+    sa.ForeignKeyConstraint(['return_line_id'], ['return_line.id'], name=op.f('fk_return_disposition_return_line_id_return_line')),
+    sa.ForeignKeyConstraint(['stock_move_id'], ['stock_move.id'], name=op.f('fk_return_disposition_stock_move_id_stock_move')),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_return_disposition_user_id_app_user')),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse.id'], name=op.f('fk_return_disposition_warehouse_id_warehouse')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_return_disposition'))
+    )
+    with op.batch_alter_table('return_disposition', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_disposition_return_line_id'), ['return_line_id'], unique=False)
+
+    op.create_table('return_inspection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('return_line_id', sa.Integer(), nullable=False),
+    sa.Column('condition', sa.String(length=12), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('serials', sa.JSON(), nullable=False),
+    sa.Column('scanned_sku', sa.String(length=100), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('inspected_at', sa.DateTime(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('quantity >= 0', name=op.f('ck_return_inspection_quantity_not_negative')),
+    sa.ForeignKeyConstraint(['return_line_id'], ['return_line.id'], name=op.f('fk_return_inspection_return_line_id_return_line')),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_return_inspection_user_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_return_inspection'))
+    )
+    with op.batch_alter_table('return_inspection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_inspection_return_line_id'), ['return_line_id'], unique=False)
+
+    op.create_table('return_refund_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('refund_id', sa.Integer(), nullable=False),
+    sa.Column('return_line_id', sa.Integer(), nullable=False),
+    sa.Column('order_line_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('list_amount', sa.BigInteger(), nullable=False),
+    sa.Column('discount_amount', sa.BigInteger(), nullable=False),
+    sa.Column('tax_amount', sa.BigInteger(), nullable=False),
+    sa.Column('paid', sa.BigInteger(), nullable=False),
+    sa.Column('list_net_shop', sa.BigInteger(), nullable=False),
+    sa.Column('discount_net_shop', sa.BigInteger(), nullable=False),
+    sa.Column('tax_shop', sa.BigInteger(), nullable=False),
+    sa.Column('restocking_fee_applies', sa.Boolean(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_return_refund_line_quantity_positive')),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], name=op.f('fk_return_refund_line_order_line_id_order_line')),
+    sa.ForeignKeyConstraint(['refund_id'], ['return_refund.id'], name=op.f('fk_return_refund_line_refund_id_return_refund')),
+    sa.ForeignKeyConstraint(['return_line_id'], ['return_line.id'], name=op.f('fk_return_refund_line_return_line_id_return_line')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_return_refund_line'))
+    )
+    with op.batch_alter_table('return_refund_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_refund_line_order_line_id'), ['order_line_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_return_refund_line_refund_id'), ['refund_id'], unique=False)
+
+    op.create_table('return_refund_tax',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('refund_id', sa.Integer(), nullable=False),
+    sa.Column('tax_line_id', sa.Integer(), nullable=False),
+    sa.Column('order_line_id', sa.Integer(), nullable=True),
+    sa.Column('rate', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('amount_shop', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], name=op.f('fk_return_refund_tax_order_line_id_order_line')),
+    sa.ForeignKeyConstraint(['refund_id'], ['return_refund.id'], name=op.f('fk_return_refund_tax_refund_id_return_refund')),
+    sa.ForeignKeyConstraint(['tax_line_id'], ['tax_line.id'], name=op.f('fk_return_refund_tax_tax_line_id_tax_line')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_return_refund_tax'))
+    )
+    with op.batch_alter_table('return_refund_tax', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_refund_tax_refund_id'), ['refund_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_return_refund_tax_tax_line_id'), ['tax_line_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('return_refund_tax', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_return_refund_tax_tax_line_id'))
+        batch_op.drop_index(batch_op.f('ix_return_refund_tax_refund_id'))
+
+    op.drop_table('return_refund_tax')
+    with op.batch_alter_table('return_refund_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_return_refund_line_refund_id'))
+        batch_op.drop_index(batch_op.f('ix_return_refund_line_order_line_id'))
+
+    op.drop_table('return_refund_line')
+    with op.batch_alter_table('return_inspection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_return_inspection_return_line_id'))
+
+    op.drop_table('return_inspection')
+    with op.batch_alter_table('return_disposition', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_return_disposition_return_line_id'))
+
+    op.drop_table('return_disposition')
     with op.batch_alter_table('tax_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tax_line_order_id'))
 
     op.drop_table('tax_line')
+    with op.batch_alter_table('shipped_serial', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shipped_serial_serial'))
+        batch_op.drop_index(batch_op.f('ix_shipped_serial_order_line_id'))
+
+    op.drop_table('shipped_serial')
     with op.batch_alter_table('shipment_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shipment_line_shipment_id'))
         batch_op.drop_index(batch_op.f('ix_shipment_line_order_line_id'))
 
     op.drop_table('shipment_line')
+    with op.batch_alter_table('return_refund', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_return_refund_rma_id'))
+        batch_op.drop_index(batch_op.f('ix_return_refund_order_id'))
+
+    op.drop_table('return_refund')
+    with op.batch_alter_table('return_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_return_line_variant_id'))
+        batch_op.drop_index(batch_op.f('ix_return_line_rma_id'))
+        batch_op.drop_index(batch_op.f('ix_return_line_order_line_id'))
+
+    op.drop_table('return_line')
     with op.batch_alter_table('reservation', schema=None) as batch_op:
         batch_op.drop_index('ix_reservation_variant_wh')
         batch_op.drop_index(batch_op.f('ix_reservation_order_line_id'))
 
     op.drop_table('reservation')
+    with op.batch_alter_table('fraud_signal', schema=None) as batch_op:
+        batch_op.drop_index('ix_fraud_signal_queue')
+        batch_op.drop_index('ix_fraud_signal_kind')
+
+    op.drop_table('fraud_signal')
     with op.batch_alter_table('shipment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shipment_order_id'))
 
     op.drop_table('shipment')
+    with op.batch_alter_table('return_authorization', schema=None) as batch_op:
+        batch_op.drop_index('ix_return_authorization_status')
+        batch_op.drop_index(batch_op.f('ix_return_authorization_order_id'))
+        batch_op.drop_index(batch_op.f('ix_return_authorization_customer_id'))
+
+    op.drop_table('return_authorization')
     with op.batch_alter_table('order_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_line_variant_id'))
         batch_op.drop_index(batch_op.f('ix_order_line_order_id'))
@@ -781,5 +1070,6 @@ def downgrade() -> None:
     op.drop_table('discount_code')
     op.drop_table('channel')
     op.drop_table('app_user')
+    op.drop_table('app_meta')
     op.drop_table('account')
     # ### end Alembic commands ###
