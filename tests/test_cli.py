@@ -75,3 +75,37 @@ def test_check_reports_broken_rule_and_exits_1(tmp_path: Path, capsys) -> None: 
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False
     assert {v["rule"] for v in data["violations"]} == {3}
+
+
+def test_tax_import_and_register(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "s.sqlite")
+    assert main(["init", "--db", path]) == 0
+    rates = tmp_path / "rates.csv"
+    rates.write_text(
+        "Country code,State code,Postcode / ZIP,City,Rate %,Tax name,Priority,"
+        "Compound,Shipping,Tax class\n"
+        "CA,QC,,,9.975,QST,2,1,1,\n"
+        "CA,,,,5,GST,1,0,1,\n"
+    )
+    assert main(["tax", "import", str(rates), "--db", path, "--replace"]) == 0
+    assert main(["tax", "register", "country", "CA", "--db", path]) == 0
+    capsys.readouterr()
+    assert main(["tax", "list", "--country", "CA", "--db", path, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["rate"], r["compound"]) for r in data["rules"]] == [
+        ("GST", "5", False),
+        ("QST", "9.975", True),
+    ]
+    assert {"kind": "country", "country": "CA", "region": None} in data["registrations"]
+
+
+def test_tax_import_bad_file_exits_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "s.sqlite")
+    assert main(["init", "--db", path]) == 0
+    rates = tmp_path / "rates.csv"
+    rates.write_text(
+        "Country code,State code,Postcode / ZIP,City,Rate %,Tax name,Priority,"
+        "Compound,Shipping,Tax class\nCA,,,,five,GST,1,0,1,\n"
+    )
+    assert main(["tax", "import", str(rates), "--db", path]) == 2
+    assert "five" in capsys.readouterr().err

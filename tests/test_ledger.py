@@ -160,3 +160,19 @@ def test_reports_balance(shop):  # type: ignore[no-untyped-def]
         "debit": "111.70",
         "credit": "0.00",
     }
+
+
+def test_chart_accepts_new_and_renamed_accounts(shop):  # type: ignore[no-untyped-def]
+    with UnitOfWork(shop) as uow:
+        ledger.add_account(uow, "6400", "Packaging", "expense")
+        ledger.rename_account(uow, "1000", "Current account")
+        uow.commit()
+    with (
+        pytest.raises(ValidationError, match="already exists"),
+        UnitOfWork(shop) as uow,
+    ):
+        ledger.add_account(uow, "6400", "Boxes", "expense")
+    with UnitOfWork(shop, write=False) as uow:
+        rows = {r.code: r.name for r in trial_balance(uow.session).rows}
+    assert rows["6400"] == "Packaging"
+    assert rows["1000"] == "Current account"

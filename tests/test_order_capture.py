@@ -476,3 +476,27 @@ def test_unknown_sku_from_channel_holds_order(shop):  # type: ignore[no-untyped-
     order = load_order(shop, result.order_id)
     assert result.held is True
     assert "GHOST-1" in (order.hold_reason or "")
+
+
+def test_manual_order_backordered_when_allowed(shop):  # type: ignore[no-untyped-def]
+    from app.core.models import Shop
+
+    with UnitOfWork(shop) as uow:
+        shop_row = uow.session.get(Shop, 1)
+        assert shop_row is not None
+        shop_row.allow_backorders = True
+        uow.commit()
+    add_sku(shop, "MUG", 1, 250)
+    result = capture(
+        shop,
+        OrderInput(
+            channel="Manual",
+            placed_at=NOON,
+            ship_to=LONDON,
+            lines=[LineInput("MUG", 3, "5.00")],
+        ),
+    )
+    order = load_order(shop, result.order_id)
+    assert order.lines[0].shortfall == 2
+    assert result.oversold is False
+    assert violations(shop) == []

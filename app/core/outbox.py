@@ -26,6 +26,24 @@ def connected_channels(session: Session) -> list[Channel]:
     return cached
 
 
+def sellable_by_variant(session: Session, variant_ids: Iterable[int]) -> dict[int, int]:
+    """Return on hand minus reserved per variant, outside quarantine, in one query."""
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            StockLevel.variant_id,
+            func.sum(StockLevel.on_hand - StockLevel.reserved),
+        )
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.variant_id.in_(ids), Warehouse.is_quarantine.is_(False))
+        .group_by(StockLevel.variant_id)
+    ).all()
+    found = {variant_id: int(total or 0) for variant_id, total in rows}
+    return {variant_id: found.get(variant_id, 0) for variant_id in ids}
+
+
 def sellable_available(session: Session, variant_id: int) -> int:
     """Return on hand minus reserved over all warehouses except quarantine."""
     total = session.scalar(
@@ -64,10 +82,9 @@ def queue_stock(
         return 0
     now = datetime.now(UTC)
     count = 0
-    for variant_id in sorted(set(variant_ids)):
+    for variant_id, available in sellable_by_variant(session, variant_ids).items():
         variant = session.get(Variant, variant_id)
         assert variant is not None
-        available = sellable_available(session, variant_id)
         for channel in channels:
             session.add(
                 OutboxItem(

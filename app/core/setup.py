@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
 from app.core import db, ledger
 from app.core.audit import record
@@ -22,6 +22,7 @@ from app.core.models import (
     Warehouse,
 )
 from app.core.money import currency_exponent
+from app.core.tax import TaxRate
 from app.core.taxtables import load_default_rates
 from app.core.uow import UnitOfWork
 
@@ -91,22 +92,7 @@ def create_shop(engine: Engine, settings: ShopSettings) -> None:
         session.add(
             TaxRegistration(kind="home", country=shop.country, region=settings.region)
         )
-        for rate in load_default_rates():
-            session.add(
-                TaxRule(
-                    country=rate.country,
-                    region=rate.region,
-                    postcode=rate.postcode,
-                    city=rate.city,
-                    rate=rate.rate,
-                    name=rate.name,
-                    priority=rate.priority,
-                    compound=rate.compound,
-                    shipping=rate.shipping,
-                    tax_class=rate.tax_class,
-                    source=rate.source,
-                )
-            )
+        import_tax_rates(uow, load_default_rates())
         warehouse = Warehouse(code="MAIN", name="Main warehouse", country=shop.country)
         session.add(warehouse)
         session.flush()
@@ -166,3 +152,33 @@ def add_registration(
     uow.session.flush()
     uow.session.info.pop("registrations", None)
     record(uow, "tax.register", "tax_registration", None, detail={"kind": kind})
+
+
+def import_tax_rates(
+    uow: UnitOfWork, rates: list[TaxRate], *, replace: bool = False
+) -> int:
+    """Add tax rules; with ``replace`` the rules of the same countries go first."""
+    session = uow.session
+    if replace:
+        for country in {r.country for r in rates}:
+            session.execute(delete(TaxRule).where(TaxRule.country == country))
+    for rate in rates:
+        session.add(
+            TaxRule(
+                country=rate.country,
+                region=rate.region,
+                postcode=rate.postcode,
+                city=rate.city,
+                rate=rate.rate,
+                name=rate.name,
+                priority=rate.priority,
+                compound=rate.compound,
+                shipping=rate.shipping,
+                tax_class=rate.tax_class,
+                source=rate.source,
+            )
+        )
+    session.flush()
+    session.info.pop("tax_rates", None)
+    record(uow, "tax.import", "tax_rule", None, detail={"rules": len(rates)})
+    return len(rates)
