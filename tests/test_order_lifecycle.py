@@ -181,3 +181,28 @@ def test_shipment_with_tracking_queues_message_and_label_cost(shop):  # type: ig
         )
     assert tracking is not None
     assert tracking.payload["tracking_number"] == "RM123GB"
+
+
+def test_unit_by_unit_shipments_never_go_negative(shop):  # type: ignore[no-untyped-def]
+    add_channel(shop, "Shop", "shopify")
+    add_sku(shop, "PEG", 10, 1)
+    result = capture(
+        shop,
+        OrderInput(
+            channel="Shop",
+            external_id="P",
+            placed_at=NOON,
+            ship_to=Address(country="US", region="NY"),
+            lines=[LineInput("PEG", 4, "0.005")],
+        ),
+    )
+    # 4 x 0.005 = 0.02: two pence over four units ship as 1, 0, 1, 0 (cumulative
+    # 0.5 -> 1, 1.0 -> 1, 1.5 -> 2, 2).
+    recognised = []
+    for _ in range(4):
+        with UnitOfWork(shop) as uow:
+            shipments.ship(uow, result.order_id, quantities={1: 1}, at=NOON)
+            uow.commit()
+        recognised.append(-account_nets(shop).get("4000", 0))
+    assert recognised == [1, 1, 2, 2]
+    assert violations(shop) == []

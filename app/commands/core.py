@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from app.commands.accounting_cmd import extend_report
 from app.commands.common import add_db, emit_json, iso_date, open_shop
 from app.core import db
 from app.core.checks import RULES, run_checks
@@ -34,6 +35,7 @@ def register(subparsers: Any) -> None:
     report.add_argument("--from", dest="date_from", type=iso_date, help="first day")
     report.add_argument("--to", dest="date_to", type=iso_date, help="last day")
     report.set_defaults(handler=cmd_report)
+    extend_report(report)
 
     check = subparsers.add_parser("check", help="verify the ledger and stock rules")
     add_db(check)

@@ -201,6 +201,11 @@ def post(
         )
     session.add(entry)
     session.flush()
+    # The per-month totals that keep reports fast change with the journal.
+    # Imported here because the accounting package imports this module.
+    from app.core.accounting.totals import add_entry
+
+    add_entry(session, entry)
     return entry
 
 

@@ -46,7 +46,14 @@ from app.core.models import (
     Variant,
     Warehouse,
 )
-from app.core.money import convert, currency_exponent, line_total, parse_price, to_minor
+from app.core.money import (
+    convert,
+    currency_exponent,
+    line_total,
+    parse_price,
+    round_half_up,
+    to_minor,
+)
 from app.core.order_input import (
     Address,
     ChannelTax,
@@ -56,7 +63,7 @@ from app.core.order_input import (
 )
 from app.core.outbox import queue_stock
 from app.core.pricing import PricedOrder, PricingRequest, price_order
-from app.core.routing import choose_warehouse
+from app.core.routing import route_order
 from app.core.shop import get_shop, local_date, shop_zone
 from app.core.tax import (
     Destination,
@@ -632,11 +639,12 @@ def _reserve_all(
     for line in order.lines:
         if line.variant_id is not None:
             needs[line.variant_id] += line.quantity_open
-    warehouse_id, note = choose_warehouse(uow, needs, requested)
-    order.warehouse_id = warehouse_id
-    order.routing_note = note
+    plan = route_order(uow, order, requested)
+    order.warehouse_id = plan.warehouse_id
+    order.routing_note = plan.summary
     order.oversold = False
     for line in sorted(order.lines, key=lambda ln: (ln.variant_id or 0, ln.line_no)):
+        warehouse_id = plan.warehouse_for(line.id)
         line.warehouse_id = warehouse_id
         line.shortfall = 0
         if line.variant_id is None or line.quantity_open == 0:
@@ -664,12 +672,23 @@ def _reserve_all(
         line.shortfall = wanted - granted
         if line.shortfall and not local:
             order.oversold = True
-    if not session.scalar(
-        select(FulfillmentRequest.id).where(
-            FulfillmentRequest.order_id == order.id, FulfillmentRequest.status == "open"
+    requests = {
+        req.warehouse_id: req
+        for req in session.scalars(
+            select(FulfillmentRequest).where(
+                FulfillmentRequest.order_id == order.id,
+                FulfillmentRequest.status == "open",
+            )
         )
-    ):
-        session.add(FulfillmentRequest(order_id=order.id, warehouse_id=warehouse_id))
+    }
+    for warehouse_id in plan.warehouses:
+        if warehouse_id not in requests:
+            session.add(
+                FulfillmentRequest(order_id=order.id, warehouse_id=warehouse_id)
+            )
+    for warehouse_id, req in requests.items():
+        if warehouse_id not in plan.warehouses:
+            req.status = "cancelled"
     changes = Changes(variants=set(needs))
     changes.outbox += queue_stock(session, needs, exclude_channel_id=order.channel_id)
     return changes
@@ -760,6 +779,7 @@ def update_order(
         changes.entries.add(reversal.id)
     if order.invoice_id is not None:
         issue_credit_note(uow, order, order.invoice_id, None, full=True)
+    kept = _kept_channel_figures(session, order, quantities)
     for row in session.scalars(select(TaxLine).where(TaxLine.order_id == order.id)):
         session.delete(row)
     for line in order.lines:
@@ -770,7 +790,13 @@ def update_order(
     assert channel is not None
     applied = _recompute_codes(_stored_discounts(session, order), order)
     line_inputs = [
-        LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+        LineInput(
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=kept.discounts.get(line.id, 0),
+            channel_tax=kept.line_taxes.get(line.id) if kept.channel_taxed else None,
+        )
         for line in order.lines
     ]
     priced, jurisdiction = _price(
@@ -782,8 +808,8 @@ def update_order(
         lines=line_inputs,
         ship_to=_address_of(order),
         shipping=order.shipping,
-        shipping_discount=0,
-        shipping_tax=None,
+        shipping_discount=kept.shipping_discount,
+        shipping_tax=kept.shipping_taxes if kept.channel_taxed else None,
         applied=applied,
         include_tax=order.prices_include_tax,
         rounding=order.tax_rounding,
@@ -808,6 +834,56 @@ def update_order(
         detail={"quantities": {str(k): v for k, v in quantities.items()}},
     )
     return changes
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptFigures:
+    """A channel's own discounts and tax on an order, scaled to new quantities."""
+
+    channel_taxed: bool
+    discounts: dict[int, int]
+    line_taxes: dict[int, tuple[ChannelTax, ...]]
+    shipping_taxes: tuple[ChannelTax, ...]
+    shipping_discount: int
+
+
+def _kept_channel_figures(
+    session: Session, order: SalesOrder, quantities: dict[int, int]
+) -> _KeptFigures:
+    """Scale what the channel charged to the new line quantities.
+
+    A channel's order keeps the tax and discounts the channel set, prorated
+    per unit, instead of being priced again by the shop's rules; shipping
+    and its tax stay as charged. Discount codes of the shop's own are
+    recomputed separately, so orders with codes carry no line discount here.
+    """
+    has_codes = bool(_stored_discounts(session, order))
+    taxed = order.tax_source == "channel"
+    rows = session.scalars(select(TaxLine).where(TaxLine.order_id == order.id)).all()
+    discounts: dict[int, int] = {}
+    line_taxes: dict[int, tuple[ChannelTax, ...]] = {}
+    for line in order.lines:
+        new = quantities.get(line.line_no, line.quantity)
+        old = line.quantity or 1
+        if not has_codes:
+            discounts[line.id] = round_half_up(
+                Decimal(line.discount_amount) * new / old
+            )
+        line_taxes[line.id] = tuple(
+            ChannelTax(t.name, t.rate, round_half_up(Decimal(t.amount) * new / old))
+            for t in rows
+            if t.order_line_id == line.id
+        )
+    shipping_taxes = tuple(
+        ChannelTax(t.name, t.rate, t.amount) for t in rows if t.order_line_id is None
+    )
+    return _KeptFigures(
+        channel_taxed=taxed,
+        discounts=discounts,
+        line_taxes=line_taxes,
+        shipping_taxes=shipping_taxes,
+        shipping_discount=0 if has_codes else order.shipping_discount,
+    )
 
 
 def _recompute_codes(
@@ -976,3 +1052,29 @@ def _open_amount(order: SalesOrder, lines: list[OrderLine], *, cancelled: bool) 
         units = line.quantity_cancelled if cancelled else line.quantity_open
         total += int((Decimal(charged) * units / line.quantity).to_integral_value())
     return total
+
+
+def release_hold(
+    uow: UnitOfWork, order_id: int, *, at: datetime | None = None
+) -> Changes:
+    """Release a held order once every line has a SKU: route it and reserve stock."""
+    session = uow.session
+    order = get_order(session, order_id)
+    if order.status != "held":
+        raise InvalidTransition(f"order {order.external_id} is not held")
+    missing = [line.sku for line in order.lines if line.variant_id is None]
+    if missing:
+        raise InvalidTransition(
+            f"order {order.external_id} still has unknown SKUs "
+            + ", ".join(repr(s) for s in missing)
+            + "; map them to catalog SKUs first"
+        )
+    changes = Changes(orders={order.id})
+    changes.variants |= _release_all(uow, order)
+    order.status = "open"
+    order.hold_reason = None
+    order.updated_at = at or datetime.now(UTC)
+    session.flush()
+    changes.merge(_reserve_all(uow, order, False, requested=None))
+    record(uow, "order.release", "sales_order", order.id)
+    return changes

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.channels.buffers import visible_quantity
 from app.core.models import Channel, OutboxItem, StockLevel, Variant, Warehouse
 from app.core.money import round_half_up
 
@@ -92,7 +93,7 @@ def queue_stock(
                     kind="stock",
                     variant_id=variant_id,
                     sku=variant.sku,
-                    quantity=channel_quantity(channel, available),
+                    quantity=visible_quantity(session, channel, variant_id, available),
                     payload={"available": available},
                     status="origin" if channel.id == exclude_channel_id else "pending",
                     created_at=now,

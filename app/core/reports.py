@@ -6,6 +6,7 @@ takes in the whole of that local day.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,6 +18,12 @@ from app.core.ledger import DEBIT_NORMAL
 from app.core.models import Account, JournalEntry, JournalLine
 from app.core.money import format_minor
 from app.core.shop import get_shop
+
+#: Journal entry kinds of the year-end close and of its reversal. Profit and
+#: loss leaves them out, so a closed year still shows its income statement.
+YEAR_END_CLOSE = "year_end.close"
+YEAR_END_REOPEN = "year_end.reopen"
+CLOSING_KINDS = (YEAR_END_CLOSE, YEAR_END_REOPEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +60,47 @@ def balances(
     date_from: date | None = None,
     date_to: date | None = None,
     channel_id: int | None = None,
+    exclude_kinds: Collection[str] = (),
 ) -> list[AccountBalance]:
-    """Return every account of the chart with its totals, zero ones included."""
+    """Return every account of the chart with its totals, zero ones included.
+
+    ``exclude_kinds`` leaves out journal entries of those kinds. Whole months
+    come from the per-month totals when they cover the whole journal.
+    """
+    # Imported here because the accounting package imports this module.
+    from app.core.accounting.totals import month_balances
+
+    totals = month_balances(
+        session,
+        date_from=date_from,
+        date_to=date_to,
+        channel_id=channel_id,
+        exclude_kinds=exclude_kinds,
+    )
+    if totals is None:
+        totals = _journal_sums(session, date_from, date_to, channel_id, exclude_kinds)
+    accounts = session.scalars(select(Account).order_by(Account.code)).all()
+    return [
+        AccountBalance(
+            code=a.code,
+            name=a.name,
+            type=a.type,
+            contra=a.contra,
+            debit_total=totals.get(a.id, (0, 0))[0],
+            credit_total=totals.get(a.id, (0, 0))[1],
+        )
+        for a in accounts
+    ]
+
+
+def _journal_sums(
+    session: Session,
+    date_from: date | None,
+    date_to: date | None,
+    channel_id: int | None,
+    exclude_kinds: Collection[str],
+) -> dict[int, tuple[int, int]]:
+    """Add up the journal lines per account in the dates."""
     sums = (
         select(
             JournalLine.account_id.label("account_id"),
@@ -70,22 +116,12 @@ def balances(
         sums = sums.where(JournalEntry.entry_date <= date_to)
     if channel_id is not None:
         sums = sums.where(JournalLine.channel_id == channel_id)
-    totals = {
+    if exclude_kinds:
+        sums = sums.where(JournalEntry.kind.not_in(exclude_kinds))
+    return {
         row.account_id: (int(row.debit), int(row.credit))
         for row in session.execute(sums)
     }
-    accounts = session.scalars(select(Account).order_by(Account.code)).all()
-    return [
-        AccountBalance(
-            code=a.code,
-            name=a.name,
-            type=a.type,
-            contra=a.contra,
-            debit_total=totals.get(a.id, (0, 0))[0],
-            credit_total=totals.get(a.id, (0, 0))[1],
-        )
-        for a in accounts
-    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +226,9 @@ class ProfitLoss:
 def profit_loss(
     session: Session, *, date_from: date | None = None, date_to: date | None = None
 ) -> ProfitLoss:
-    rows = balances(session, date_from=date_from, date_to=date_to)
+    rows = balances(
+        session, date_from=date_from, date_to=date_to, exclude_kinds=CLOSING_KINDS
+    )
     return ProfitLoss(
         get_shop(session).currency,
         date_from,

@@ -1,59 +1,79 @@
 """Choosing the warehouse an order ships from.
 
-This is the simple rule the core starts with: the warehouse named on the
-order, else the shop's default warehouse when it can ship every line, else
-the first active warehouse that can, else the default one (the order is then
-short there). Shipping-cost, distance and workload scoring build on it.
+The scoring lives in :mod:`app.core.fulfillment.scoring`: distance to the
+destination, stock, rate-table shipping cost and workload, with the owner's
+rules on top, and a split over several warehouses when no single one can
+ship every line. :func:`route_order` is what order capture calls; it also
+stores the decision with every candidate's scores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import select
-
-from app.core.catalog import get_warehouse
-from app.core.exceptions import NotFound
-from app.core.models import StockLevel, Warehouse
+from app.core.fulfillment.scoring import (
+    Destination,
+    NeedLine,
+    RoutePlan,
+    plan_route,
+    record_decision,
+    routing_context,
+)
+from app.core.models import SalesOrder
 from app.core.shop import get_shop
 from app.core.uow import UnitOfWork
 
 
-def _can_ship(uow: UnitOfWork, warehouse_id: int, needs: Mapping[int, int]) -> bool:
-    if not needs:
-        return True
-    rows = uow.session.execute(
-        select(StockLevel.variant_id, StockLevel.on_hand - StockLevel.reserved).where(
-            StockLevel.warehouse_id == warehouse_id,
-            StockLevel.variant_id.in_(list(needs)),
-        )
-    )
-    have = dict(rows.all())
-    return all(have.get(v, 0) >= q for v, q in needs.items())
-
-
 def choose_warehouse(
-    uow: UnitOfWork, needs: Mapping[int, int], requested: str | None = None
+    uow: UnitOfWork,
+    needs: Mapping[int, int],
+    requested: str | None = None,
+    *,
+    destination: Destination | None = None,
+    channel_id: int | None = None,
 ) -> tuple[int, str]:
-    """Return (warehouse id, reason) for an order needing ``variant -> qty``."""
-    session = uow.session
-    if requested:
-        return get_warehouse(session, requested).id, f"warehouse {requested} requested"
-    shop = get_shop(session)
-    warehouses = session.scalars(
-        select(Warehouse)
-        .where(Warehouse.active.is_(True), Warehouse.is_quarantine.is_(False))
-        .order_by(Warehouse.id)
-    ).all()
-    if not warehouses:
-        raise NotFound(
-            "the shop has no warehouse yet; add one in Settings > Warehouses"
-        )
-    default_id = shop.default_warehouse_id or warehouses[0].id
-    ordered = sorted(warehouses, key=lambda w: (w.id != default_id, w.id))
-    for warehouse in ordered:
-        if _can_ship(uow, warehouse.id, needs):
-            why = "default warehouse" if warehouse.id == default_id else "has all lines"
-            return warehouse.id, f"{warehouse.code}: {why}"
-    default = next(w for w in warehouses if w.id == default_id)
-    return default_id, f"{default.code}: no warehouse has every line in stock"
+    """Return (warehouse id, reason) for an order needing ``variant -> qty``.
+
+    Without a destination the distance scores are all 0, so stock, cost and
+    workload decide. A split plan returns its main warehouse.
+    """
+    lines = [
+        NeedLine(-number, number, variant_id, qty)
+        for number, (variant_id, qty) in enumerate(sorted(needs.items()), start=1)
+        if qty > 0
+    ]
+    plan = plan_route(
+        uow.session,
+        lines,
+        destination or Destination(None),
+        channel_id=channel_id,
+        requested=requested,
+    )
+    return plan.warehouse_id, plan.summary
+
+
+def order_destination(uow: UnitOfWork, order: SalesOrder) -> Destination:
+    """Return where the order goes; no address means the shop's own country."""
+    if order.ship_country:
+        return Destination(order.ship_country, order.ship_region, order.ship_postcode)
+    shop = get_shop(uow.session)
+    return Destination(shop.country, shop.region)
+
+
+def route_order(uow: UnitOfWork, order: SalesOrder, requested: str | None) -> RoutePlan:
+    """Plan where each open line of the order ships from and record why."""
+    lines = [
+        NeedLine(line.id, line.line_no, line.variant_id, line.quantity_open)
+        for line in order.lines
+        if line.variant_id is not None and line.quantity_open > 0
+    ]
+    plan = plan_route(
+        uow.session,
+        lines,
+        order_destination(uow, order),
+        channel_id=order.channel_id,
+        requested=requested,
+    )
+    record_decision(uow.session, order.id, plan, lines)
+    routing_context(uow.session).note_assigned(plan.warehouses)
+    return plan

@@ -50,19 +50,38 @@ class ShipmentInfo:
     label_cost: int | None = None
 
 
-def _share(total: int, done: int, qty: int, shipped_after: int, quantity: int) -> int:
-    """Return this shipment's part of ``total`` for a line."""
+def _share(total: int, done: int, shipped_after: int, quantity: int) -> int:
+    """Return this shipment's part of ``total`` for a line.
+
+    The share is rounded on the cumulative units shipped, not on this
+    shipment's units alone, so the parts never go negative and the last
+    shipment takes exactly what is left.
+    """
     if shipped_after >= quantity:
         return total - done
-    return round_half_up(Decimal(total) * qty / quantity)
+    return round_half_up(Decimal(total) * shipped_after / quantity) - done
 
 
-def _plan(order: SalesOrder, quantities: Mapping[int, int] | None) -> dict[int, int]:
-    """Return line id -> units to ship; default: everything reserved."""
+def _line_warehouse(order: SalesOrder, line: OrderLine) -> int | None:
+    return line.warehouse_id or order.warehouse_id
+
+
+def _plan(
+    order: SalesOrder,
+    quantities: Mapping[int, int] | None,
+    warehouse_id: int | None = None,
+) -> dict[int, int]:
+    """Return line id -> units to ship; default: everything reserved.
+
+    With ``warehouse_id`` the default takes only that warehouse's lines.
+    """
     plan: dict[int, int] = {}
     by_no = {line.line_no: line for line in order.lines}
     if quantities is None:
         for line in order.lines:
+            at_warehouse = _line_warehouse(order, line)
+            if warehouse_id is not None and at_warehouse != warehouse_id:
+                continue
             ship = line.quantity_open - line.shortfall
             if ship > 0 and line.variant_id is not None:
                 plan[line.id] = ship
@@ -93,8 +112,14 @@ def ship(
     quantities: Mapping[int, int] | None = None,
     info: ShipmentInfo | None = None,
     at: datetime | None = None,
+    warehouse_id: int | None = None,
 ) -> tuple[int, Changes]:
-    """Ship reserved units (by line number; default all); return the shipment id."""
+    """Ship reserved units (by line number; default all); return the shipment id.
+
+    A shipment leaves one warehouse. An order split over several ships
+    each warehouse's lines separately: pass ``warehouse_id`` (or
+    ``quantities`` naming only that warehouse's lines).
+    """
     session = uow.session
     order = get_order(session, order_id)
     if order.status in ("cancelled", "held"):
@@ -103,7 +128,7 @@ def ship(
             + (f" ({order.hold_reason})" if order.hold_reason else "")
             + "; it cannot ship"
         )
-    plan = _plan(order, quantities)
+    plan = _plan(order, quantities, warehouse_id)
     if not plan:
         raise InvalidTransition(
             f"order {order.external_id} has no reserved units to ship; receive stock "
@@ -114,7 +139,7 @@ def ship(
     ledger.ensure_open(session, local_date(at, shop_zone(session)), "a shipment")
     shipment = Shipment(
         order_id=order.id,
-        warehouse_id=order.warehouse_id,
+        warehouse_id=_shipping_warehouse(order, plan),
         shipped_at=at,
         carrier=info.carrier,
         service=info.service,
@@ -133,19 +158,10 @@ def ship(
         cost, move_id = _take_stock(uow, line, qty, shipment.id, at)
         cogs += cost
         after = line.quantity_shipped + qty
-        rev = _share(
-            line.list_net_shop,
-            line.revenue_recognized_shop,
-            qty,
-            after,
-            line.quantity - line.quantity_cancelled,
-        )
+        units = line.quantity - line.quantity_cancelled
+        rev = _share(line.list_net_shop, line.revenue_recognized_shop, after, units)
         disc = _share(
-            line.discount_net_shop,
-            line.discount_recognized_shop,
-            qty,
-            after,
-            line.quantity - line.quantity_cancelled,
+            line.discount_net_shop, line.discount_recognized_shop, after, units
         )
         line.quantity_shipped = after
         line.revenue_recognized_shop += rev
@@ -247,6 +263,21 @@ def _take_stock(
     return value, move.id
 
 
+def _shipping_warehouse(order: SalesOrder, plan: Mapping[int, int]) -> int:
+    """Return the one warehouse the planned lines ship from, or raise."""
+    lines = {line.id: line for line in order.lines}
+    found = {_line_warehouse(order, lines[line_id]) for line_id in plan}
+    if len(found) > 1 or None in found:
+        raise InvalidTransition(
+            f"order {order.external_id}: the lines to ship are reserved at "
+            f"{len(found)} warehouses (ids {sorted(w or 0 for w in found)}); ship "
+            "each warehouse's lines as a separate shipment"
+        )
+    warehouse_id = found.pop()
+    assert warehouse_id is not None
+    return warehouse_id
+
+
 def _update_status(session: Session, order: SalesOrder) -> None:
     open_units = sum(line.quantity_open for line in order.lines)
     shipped = sum(line.quantity_shipped for line in order.lines)
@@ -256,6 +287,15 @@ def _update_status(session: Session, order: SalesOrder) -> None:
             req.status = "done"
     elif shipped:
         order.status = "partially_shipped"
+        # A split order's request is done once its warehouse has shipped
+        # every line it holds.
+        for req in order_requests(session, order.id):
+            if not any(
+                line.quantity_open
+                for line in order.lines
+                if _line_warehouse(order, line) == req.warehouse_id
+            ):
+                req.status = "done"
     order.updated_at = datetime.now(UTC)
 
 

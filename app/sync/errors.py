@@ -30,7 +30,9 @@ class RetryableError(SyncError):
 
     Raised after the retry budget is used up, or at once when the channel requests
     a wait longer than the client is allowed to sleep. `retry_after` is the wait in
-    seconds the channel asked for, when it asked for one.
+    seconds the channel asked for, when it asked for one. `offline` is True when
+    the last attempt never reached the server (connection refused, host name not
+    resolved, connect timeout), so the machine or the channel is unreachable.
     """
 
     def __init__(
@@ -41,12 +43,14 @@ class RetryableError(SyncError):
         status: int | None = None,
         retry_after: float | None = None,
         attempts: int = 1,
+        offline: bool = False,
     ) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
         self.retry_after = retry_after
         self.attempts = attempts
+        self.offline = offline
 
 
 class PermanentError(SyncError):

@@ -161,6 +161,7 @@ class _Failure:
     status: int | None
     retry_after: float | None
     may_retry: bool
+    never_sent: bool = False
 
 
 Timeout = float | tuple[float, float]
@@ -278,7 +279,7 @@ class HttpClient:
             reason = f"connection failed ({type(exc).__name__})"
         else:
             reason = f"transfer failed ({type(exc).__name__})"
-        return _Failure(reason, None, None, idempotent or never_sent)
+        return _Failure(reason, None, None, idempotent or never_sent, never_sent)
 
     def _classify_response(
         self,
@@ -347,6 +348,7 @@ class HttpClient:
                 status=failure.status,
                 retry_after=failure.retry_after,
                 attempts=attempt,
+                offline=failure.never_sent,
             )
 
         if failure.retry_after is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -279,10 +279,19 @@ class ReadReport:
     ``month_account_totals`` maps a local month ("2011-07") to account code
     to summed ``amount_minor``. ``rejected_rows`` lists every row left out
     because of a problem, even past the ``MAX_STORED_PROBLEMS`` problems
-    kept in ``problems``. ``duplicate_lines`` counts rows whose full content
-    repeats an earlier row, rejected rows included. They are kept as lines.
+    kept in ``problems``, and ``rejected_invoices`` maps the invoice number
+    of those rows (where the row has one) to its first rejected row, so that
+    an importer can hold back the rest of each such invoice.
+    ``duplicate_lines`` counts lines whose values (every field as read, the
+    row number aside) repeat an earlier line's. They are kept as lines.
+    Rejected rows are not compared.
     ``invoice_numbers`` counts distinct invoice numbers of all kinds, and
     ``invoices`` only the ordinary ones.
+
+    Rows of the invoices the caller asked to skip (``skip_invoices`` of
+    ``read_history``) are counted in ``rows``, ``skipped_lines`` and
+    ``skipped_invoices`` only: the other counts, the totals and the
+    duplicates describe the rows read in full.
     """
 
     file: str
@@ -299,6 +308,9 @@ class ReadReport:
     problem_count: int = 0
     problems: list[Problem] = field(default_factory=list)
     rejected_rows: list[int] = field(default_factory=list)
+    rejected_invoices: dict[str, int] = field(default_factory=dict)
+    skipped_lines: int = 0
+    skipped_invoices: int = 0
     invoice_numbers: int = 0
     invoices: int = 0
     credit_notes: int = 0
@@ -492,13 +504,13 @@ class _LineReader:
         self.i_description = index.get("description")
         self.i_customer = index.get("customer_id")
         self.i_country = index.get("country")
-        self._read_valid = self._valid_row_reader()
+        self.read_valid = self._valid_row_reader()
 
     def read(self, row: int, fields: list[str]) -> HistoryLine | list[Problem]:
-        line = self._read_valid(row, fields)
+        line = self.read_valid(row, fields)
         if line is not None:
             return line
-        return self._read_checked(row, fields)
+        return self.read_checked(row, fields)
 
     def _valid_row_reader(
         self,
@@ -506,7 +518,7 @@ class _LineReader:
         """Build the per-row reader for rows without problems.
 
         It returns None for any row that needs a closer look (a wrong field
-        count, an empty or unreadable cell), and ``_read_checked`` then words
+        count, an empty or unreadable cell), and ``read_checked`` then words
         the problems. Every distinct cell text is parsed once and looked up in
         a dict afterwards. Repeated texts (invoice numbers, descriptions,
         country names) are shared between lines to save memory.
@@ -516,6 +528,8 @@ class _LineReader:
         i_date, i_price = self.i_date, self.i_price
         i_description, i_country = self.i_description, self.i_country
         mapping, read_customer = self.mapping, self._customer
+        i_customer, customers = self.i_customer, self._customers
+        make_line = tuple.__new__
         parse_quantity, parse_price = self.quantities.parse, self.prices.parse
         parse_date, month_of = self.dates.parse, self.month_of
         invoices: dict[str, tuple[str, LineKind]] = {}
@@ -599,29 +613,39 @@ class _LineReader:
                 if country is None:
                     country = countries[text] = (text, country_code(text))
                 country_name, code = country
-            return HistoryLine(
-                row,
-                invoice_no,
-                kind,
-                stock_code,
-                sku_key,
-                description,
-                quantity,
-                unit_price,
-                amount_minor,
-                moment[0],
-                moment[1],
-                read_customer(fields),
-                country_name,
-                code,
-                accounts[kind],
-                line_class,
-                quantity < 0 and price_scaled == 0 and kind == "invoice",
+            customer = None
+            if i_customer is not None:
+                try:
+                    customer = customers[fields[i_customer]]
+                except KeyError:
+                    customer = read_customer(fields)
+            # tuple.__new__ skips the named tuple's Python-level __new__.
+            return make_line(
+                HistoryLine,
+                (
+                    row,
+                    invoice_no,
+                    kind,
+                    stock_code,
+                    sku_key,
+                    description,
+                    quantity,
+                    unit_price,
+                    amount_minor,
+                    moment[0],
+                    moment[1],
+                    customer,
+                    country_name,
+                    code,
+                    accounts[kind],
+                    line_class,
+                    quantity < 0 and price_scaled == 0 and kind == "invoice",
+                ),
             )
 
         return read_valid
 
-    def _read_checked(self, row: int, fields: list[str]) -> HistoryLine | list[Problem]:
+    def read_checked(self, row: int, fields: list[str]) -> HistoryLine | list[Problem]:
         width = self.layout.width
         if len(fields) != width and (
             len(fields) < width or any(f.strip() for f in fields[width:])
@@ -794,62 +818,98 @@ class _Tally:
         self.customers: set[str] = set()
         self.without_customer = 0
         self.skus: set[str] = set()
-        self.row_texts: set[str] = set()
+        # The first line seen with each hash of a line's values, and the
+        # values of later different lines that share a hash with it.
+        self.first_by_hash: dict[int, HistoryLine] = {}
+        self.collided: set[tuple[object, ...]] = set()
         self.duplicates = 0
         self.unknown_countries: Counter[str] = Counter()
         self.write_offs = 0
         self.empty_descriptions = 0
         self.total = 0
-        self.month_account: dict[tuple[str, str], int] = {}
+        self.month_totals: dict[str, dict[str, int]] = {}
         self.descriptions: dict[str, Counter[str]] = {}
 
-    def add_row(self, fields: list[str]) -> None:
-        # Joining on NUL is unambiguous unless a field contains NUL, which
-        # Python 3.11's csv module passes through, and then repr() is used.
-        # The joined text itself is kept: a set of strings is exact and
-        # several times faster than hashing each row with hashlib.
-        joined = "\0".join(fields)
-        if joined.count("\0") != len(fields) - 1:
-            joined = repr(fields)
-        texts = self.row_texts
-        if joined in texts:
-            self.duplicates += 1
-        else:
-            texts.add(joined)
-
     def add_lines(self, lines: list[HistoryLine]) -> None:
-        """Count a chunk of lines; one loop over the chunk with local names."""
+        """Count a chunk of lines.
+
+        Lines of one invoice usually follow each other and share their
+        invoice number, customer and time objects, so those are counted
+        again only when they change from the previous line.
+        """
         kinds, lines_by_kind = self.kinds, self.lines_by_kind
         customers, skus = self.customers, self.skus
         unknown_countries, descriptions = self.unknown_countries, self.descriptions
-        month_account, month_of = self.month_account, self.reader.month_of
+        month_totals, month_of = self.month_totals, self.reader.month_of
+        first_by_hash, collided = self.first_by_hash, self.collided
         without_customer = write_offs = empty_descriptions = total = 0
+        duplicates = 0
+        last_invoice = last_customer = last_local = None
+        accounts: dict[str, int] = {}
         for line in lines:
-            if line.invoice_no not in kinds:
-                kinds[line.invoice_no] = line.kind
-            lines_by_kind[line.kind] += 1
-            if line.customer_id is None:
-                without_customer += 1
+            # Every value but the row number. The strings, Decimals and
+            # datetimes are shared between lines and cache their hashes. Lines
+            # are kept by hash, so memory grows by a dict entry per line and
+            # not by a copy of its values, and equal hashes are compared.
+            values = line[1:]
+            key = hash(values)
+            earlier = first_by_hash.get(key)
+            if earlier is None:
+                first_by_hash[key] = line
+            elif earlier[1:] == values or values in collided:
+                duplicates += 1
             else:
-                customers.add(line.customer_id)
-            if line.line_class == "product":
-                skus.add(line.sku_key)
-            if line.country_code is None:
-                unknown_countries[line.country_name] += 1
-            if line.is_write_off:
+                collided.add(values)
+            (
+                _row,
+                invoice_no,
+                kind,
+                _stock_code,
+                sku_key,
+                description,
+                _quantity,
+                _unit_price,
+                amount,
+                local,
+                _utc,
+                customer,
+                country_name,
+                country,
+                account,
+                line_class,
+                write_off,
+            ) = line
+            if invoice_no is not last_invoice:
+                last_invoice = invoice_no
+                if invoice_no not in kinds:
+                    kinds[invoice_no] = kind
+            lines_by_kind[kind] += 1
+            if customer is None:
+                without_customer += 1
+            elif customer is not last_customer:
+                last_customer = customer
+                customers.add(customer)
+            if line_class == "product":
+                skus.add(sku_key)
+            if country is None:
+                unknown_countries[country_name] += 1
+            if write_off:
                 write_offs += 1
-            if line.description:
-                counter = descriptions.get(line.sku_key)
+            if description:
+                counter = descriptions.get(sku_key)
                 if counter is None:
-                    counter = descriptions[line.sku_key] = Counter()
-                counter[line.description] += 1
+                    counter = descriptions[sku_key] = Counter()
+                counter[description] += 1
             else:
                 empty_descriptions += 1
 
-            amount = line.amount_minor
             total += amount
-            key = (month_of(line.invoice_local), line.account_code)
-            month_account[key] = month_account.get(key, 0) + amount
+            if local is not last_local:
+                last_local = local
+                month = month_of(local)
+                accounts = month_totals.get(month) or month_totals.setdefault(month, {})
+            accounts[account] = accounts.get(account, 0) + amount
+        self.duplicates += duplicates
         self.without_customer += without_customer
         self.write_offs += write_offs
         self.empty_descriptions += empty_descriptions
@@ -870,10 +930,10 @@ class _Tally:
         report.write_offs = self.write_offs
         report.empty_descriptions = self.empty_descriptions
         report.total_amount_minor = self.total
-        totals: dict[str, dict[str, int]] = {}
-        for (month, account), amount in sorted(self.month_account.items()):
-            totals.setdefault(month, {})[account] = amount
-        report.month_account_totals = totals
+        report.month_account_totals = {
+            month: dict(sorted(accounts.items()))
+            for month, accounts in sorted(self.month_totals.items())
+        }
         report.sku_descriptions = self.descriptions
 
 
@@ -894,6 +954,7 @@ class HistoryStream(Iterator[list[HistoryLine]]):
         progress: Callable[[int, int], None] | None,
         cancel: Callable[[], bool] | None,
         time_zone: str,
+        skip_invoices: Container[str] | None = None,
     ) -> None:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
@@ -912,6 +973,7 @@ class HistoryStream(Iterator[list[HistoryLine]]):
         self._progress = progress
         self._cancel = cancel
         self._time_zone = ZoneInfo(time_zone)
+        self._skip = skip_invoices
         self._chunks: Iterator[list[HistoryLine]] | None = None
 
     def __next__(self) -> list[HistoryLine]:
@@ -939,19 +1001,40 @@ class HistoryStream(Iterator[list[HistoryLine]]):
         )
         tally = _Tally(reader)
 
+        # The loop body runs once per row, so it calls as few functions as it
+        # can: the reader's checked path runs only for rows the fast path
+        # leaves.
+        read_valid, read_checked = reader.read_valid, reader.read_checked
+        chunk_size = self._chunk_size
         chunk: list[HistoryLine] = []
-        rows_in_chunk = 0
+        rows_in_chunk = skipped = 0
+        skip = self._skip or ()
+        i_invoice = self.layout.index["invoice_no"]
+        skipping: dict[str, bool] = {}
         for row, fields in source.rows():
-            report.rows += 1
-            tally.add_row(fields)
-            result = reader.read(row, fields)
-            if isinstance(result, HistoryLine):
-                chunk.append(result)
-            else:
-                self._reject(row, result)
-
             rows_in_chunk += 1
-            if rows_in_chunk >= self._chunk_size:
+            skipped_row = False
+            if skip and len(fields) > i_invoice:
+                text = fields[i_invoice]
+                found = skipping.get(text)
+                if found is None:
+                    found = skipping[text] = text.strip() in skip
+                skipped_row = found
+            if skipped_row:
+                skipped += 1
+            else:
+                line = read_valid(row, fields)
+                if line is None:
+                    result = read_checked(row, fields)
+                    if isinstance(result, list):
+                        self._reject(row, result, fields)
+                    else:
+                        chunk.append(result)
+                else:
+                    chunk.append(line)
+
+            if rows_in_chunk >= chunk_size:
+                report.rows += rows_in_chunk
                 rows_in_chunk = 0
                 self._check_cancel(row)
                 self._report_progress()
@@ -961,6 +1044,11 @@ class HistoryStream(Iterator[list[HistoryLine]]):
                     yield chunk
                     chunk = []
 
+        report.rows += rows_in_chunk
+        report.skipped_lines = skipped
+        report.skipped_invoices = len(
+            {text.strip() for text, skipped_row in skipping.items() if skipped_row}
+        )
         tally.add_lines(chunk)
         report.lines += len(chunk)
         tally.fill(report)
@@ -976,9 +1064,12 @@ class HistoryStream(Iterator[list[HistoryLine]]):
         if chunk:
             yield chunk
 
-    def _reject(self, row: int, problems: list[Problem]) -> None:
+    def _reject(self, row: int, problems: list[Problem], fields: list[str]) -> None:
         report = self.report
         report.rejected_rows.append(row)
+        i_invoice = self.layout.index["invoice_no"]
+        if i_invoice < len(fields) and fields[i_invoice].strip():
+            report.rejected_invoices.setdefault(fields[i_invoice].strip(), row)
         report.problem_count += len(problems)
         room = MAX_STORED_PROBLEMS - len(report.problems)
         if room > 0:
@@ -1015,6 +1106,7 @@ def read_history(
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     time_zone: str = DEFAULT_TIME_ZONE,
+    skip_invoices: Container[str] | None = None,
 ) -> HistoryStream:
     """Stream the file's invoice lines in chunks of about ``chunk_size`` rows.
 
@@ -1024,6 +1116,10 @@ def read_history(
     when the file cannot be opened, and MissingColumnsError on the first
     ``next()`` when a required column is missing. The returned stream's
     ``report`` is complete once the stream is exhausted.
+
+    Rows whose invoice number is in ``skip_invoices`` are only counted: an
+    importer passes the invoice numbers it already holds, so that reading a
+    file again costs little more than parsing its CSV.
     """
     return HistoryStream(
         path,
@@ -1032,6 +1128,7 @@ def read_history(
         progress=progress,
         cancel=cancel,
         time_zone=time_zone,
+        skip_invoices=skip_invoices,
     )
 
 
@@ -1076,6 +1173,8 @@ def write_rejects(
     path_in: str | Path,
     report: ReadReport,
     dest: str | Path | None = None,
+    *,
+    more_rows: Mapping[int, str] | None = None,
 ) -> Path:
     """Write the rows in ``report.rejected_rows`` to a CSV file and return its path.
 
@@ -1083,6 +1182,9 @@ def write_rejects(
     rows' original fields, so that a person can correct the rows and import
     the file again. The rows are read again from ``path_in`` and checked again
     to word the errors, so the count of stored problems does not limit it.
+    ``more_rows`` adds rows that an importer rejected after the read, each
+    with its error message (for example, the other rows of an invoice that
+    has a bad row).
     """
     dest_path = Path(dest) if dest is not None else rejects_path(path_in)
     source = open_table(path_in)
@@ -1092,9 +1194,13 @@ def write_rejects(
     dates = LocalDateTimeReader(report.date_order, ZoneInfo(DEFAULT_TIME_ZONE))
     reader = _LineReader(source, layout, AccountMapping.default(), dates)
     rejected_numbers = set(report.rejected_rows)
+    extra = dict(more_rows or {})
 
     def rejected() -> Iterator[list[str]]:
         for row, fields in source.rows():
+            if row in extra and row not in rejected_numbers:
+                yield [f"row {row}: {extra[row]}", *fields]
+                continue
             if row not in rejected_numbers:
                 continue
             result = reader.read(row, fields)

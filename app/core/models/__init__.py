@@ -1,6 +1,9 @@
 """All tables. Importing this package registers every model on ``Base``."""
 
+from app.core.models import accounting as accounting  # registers its tables
+from app.core.models import fulfillment as fulfillment  # registers its tables
 from app.core.models import returns as returns  # registers the returns tables
+from app.core.models import sync_ext as sync_ext  # registers the sync tables
 from app.core.models.base import Base, utcnow
 from app.core.models.catalog import (
     Barcode,

@@ -1,8 +1,8 @@
 """Returns: authorizations (RMA), inspections, refunds, dispositions, fraud signals.
 
 Amounts named without ``_shop`` are minor units of the order's currency on the
-order's price basis, like the order lines they come from; ``*_shop`` amounts
-are shop-currency minor units as posted. Quantities are whole units.
+order's price basis, like the order lines they come from. Amounts named
+``*_shop`` are shop-currency minor units as posted. Quantities are whole units.
 """
 
 from __future__ import annotations
@@ -73,9 +73,9 @@ class ReturnLine(Base):
     """One order line's units on an RMA and what happened to them.
 
     ``line_no`` is the order line's number. ``quantity_accepted`` counts the
-    units inspected as the item sold (new, opened, damaged, unusable); they
-    went into quarantine at ``cost_returned_shop`` and leave it through the
-    restocked, disposed and supplier counts.
+    units inspected as the item sold (new, opened, damaged, unusable). Those
+    units went into quarantine at ``cost_returned_shop`` and leave it through
+    the restocked, disposed and supplier counts.
     """
 
     __tablename__ = "return_line"
@@ -142,11 +142,12 @@ class ReturnInspection(Base):
 class ReturnRefund(Base):
     """Money given back for returned units, made here or on the channel.
 
-    Status: ``waiting`` (for inspection; nothing posted yet), ``issued``
-    (posted, owed in 2400 Refunds payable), ``paid`` (2400 cleared),
-    ``matched`` (a waiting refund the channel's own refund took over).
+    A ``waiting`` refund waits for the inspection and has posted nothing. An
+    ``issued`` one is posted and owed in 2400 Refunds payable, a ``paid`` one
+    has cleared 2400. A ``matched`` refund was waiting when the channel's own
+    refund took its place, and a ``declined`` one found nothing to refund.
     ``goods`` and ``shipping`` are what was paid for the refunded lines and
-    shipping, tax included; ``total = goods + shipping - fee``.
+    shipping, tax included, and ``total = goods + shipping - fee``.
     """
 
     __tablename__ = "return_refund"
@@ -270,8 +271,8 @@ class ReturnDisposition(Base):
 class FraudSignal(Base):
     """A reason to look twice at a return or a customer, with the numbers behind it.
 
-    ``evidence`` holds the figures that made the signal fire (amounts in
-    minor units, weights in grams, ratios as decimal strings); ``score`` is
+    ``evidence`` contains the figures that made the signal fire (amounts in
+    minor units, weights in grams, ratios as decimal strings). ``score`` is
     the signal's size on its own scale, for sorting the review queue.
     """
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 17:25:43.072393
+Create Date: 2026-12-04 18:15:22.191277
 """
 
 from __future__ import annotations
@@ -43,6 +43,25 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_app_user')),
     sa.UniqueConstraint('name', name=op.f('uq_app_user_name'))
     )
+    op.create_table('bank_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement', sa.String(length=200), nullable=False),
+    sa.Column('row_no', sa.Integer(), nullable=False),
+    sa.Column('line_date', sa.Date(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('reference', sa.String(length=200), nullable=True),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('matched_kind', sa.String(length=10), nullable=True),
+    sa.Column('matched_id', sa.Integer(), nullable=True),
+    sa.Column('matched_at', sa.DateTime(), nullable=True),
+    sa.Column('imported_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_line')),
+    sa.UniqueConstraint('fingerprint', name=op.f('uq_bank_line_fingerprint'))
+    )
+    with op.batch_alter_table('bank_line', schema=None) as batch_op:
+        batch_op.create_index('ix_bank_line_date', ['line_date'], unique=False)
+
     op.create_table('channel',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
@@ -93,6 +112,15 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_product'))
+    )
+    op.create_table('shipping_service',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('carrier', sa.String(length=60), nullable=False),
+    sa.Column('service', sa.String(length=60), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipping_service')),
+    sa.UniqueConstraint('carrier', 'service', name=op.f('uq_shipping_service_carrier_service'))
     )
     op.create_table('tax_registration',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -161,6 +189,39 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bin')),
     sa.UniqueConstraint('warehouse_id', 'code', name=op.f('uq_bin_warehouse_id_code'))
     )
+    op.create_table('channel_sync_state',
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('last_poll_started_at', sa.DateTime(), nullable=True),
+    sa.Column('last_poll_ok_at', sa.DateTime(), nullable=True),
+    sa.Column('last_push_at', sa.DateTime(), nullable=True),
+    sa.Column('listings_refreshed_at', sa.DateTime(), nullable=True),
+    sa.Column('buffers_refreshed_at', sa.DateTime(), nullable=True),
+    sa.Column('offline_since', sa.DateTime(), nullable=True),
+    sa.Column('auth_failed', sa.Boolean(), nullable=False),
+    sa.Column('retry_at', sa.DateTime(), nullable=True),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_channel_sync_state_channel_id_channel')),
+    sa.PrimaryKeyConstraint('channel_id', name=op.f('pk_channel_sync_state'))
+    )
+    op.create_table('close_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('first_run_at', sa.DateTime(), nullable=False),
+    sa.Column('last_run_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.Column('forced', sa.Boolean(), nullable=False),
+    sa.Column('force_reason', sa.Text(), nullable=True),
+    sa.Column('blocking_count', sa.Integer(), nullable=False),
+    sa.Column('warning_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['closed_by'], ['app_user.id'], name=op.f('fk_close_run_closed_by_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_close_run'))
+    )
+    with op.batch_alter_table('close_run', schema=None) as batch_op:
+        batch_op.create_index('ix_close_run_period', ['year', 'month'], unique=False)
+
     op.create_table('customer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=True),
@@ -199,6 +260,20 @@ def upgrade() -> None:
         batch_op.create_index('ix_journal_entry_date', ['entry_date'], unique=False)
         batch_op.create_index('ix_journal_entry_source', ['source_type', 'source_id'], unique=False)
 
+    op.create_table('ledger_month_total',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('channel_key', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('closing', sa.Boolean(), nullable=False),
+    sa.Column('debit', sa.BigInteger(), nullable=False),
+    sa.Column('credit', sa.BigInteger(), nullable=False),
+    sa.Column('line_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_ledger_month_total_account_id_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_month_total')),
+    sa.UniqueConstraint('account_id', 'channel_key', 'year', 'month', 'closing', name=op.f('uq_ledger_month_total_account_id_channel_key_year_month_closing'))
+    )
     op.create_table('period',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -213,6 +288,60 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_period')),
     sa.UniqueConstraint('year', 'month', name=op.f('uq_period_year_month'))
     )
+    op.create_table('pick_batch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_pick_batch_created_by_app_user')),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse.id'], name=op.f('fk_pick_batch_warehouse_id_warehouse')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pick_batch'))
+    )
+    with op.batch_alter_table('pick_batch', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pick_batch_warehouse_id'), ['warehouse_id'], unique=False)
+
+    op.create_table('routing_rule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=True),
+    sa.Column('rank', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_routing_rule_channel_id_channel')),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse.id'], name=op.f('fk_routing_rule_warehouse_id_warehouse')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_rule'))
+    )
+    op.create_table('shipping_rate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('zone', sa.String(length=40), nullable=False),
+    sa.Column('max_weight_g', sa.Integer(), nullable=False),
+    sa.Column('cost_minor', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['service_id'], ['shipping_service.id'], name=op.f('fk_shipping_rate_service_id_shipping_service')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipping_rate')),
+    sa.UniqueConstraint('service_id', 'zone', 'max_weight_g', name=op.f('uq_shipping_rate_service_id_zone_max_weight_g'))
+    )
+    with op.batch_alter_table('shipping_rate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shipping_rate_service_id'), ['service_id'], unique=False)
+
+    op.create_table('shipping_zone_rule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('zone', sa.String(length=40), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=True),
+    sa.Column('scope', sa.String(length=16), nullable=False),
+    sa.Column('countries', sa.Text(), nullable=True),
+    sa.Column('max_distance_km', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['service_id'], ['shipping_service.id'], name=op.f('fk_shipping_zone_rule_service_id_shipping_service')),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse.id'], name=op.f('fk_shipping_zone_rule_warehouse_id_warehouse')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipping_zone_rule'))
+    )
+    with op.batch_alter_table('shipping_zone_rule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shipping_zone_rule_service_id'), ['service_id'], unique=False)
+
     op.create_table('shop',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -251,6 +380,26 @@ def upgrade() -> None:
     with op.batch_alter_table('sync_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sync_log_channel_id'), ['channel_id'], unique=False)
 
+    op.create_table('sync_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('since', sa.DateTime(), nullable=True),
+    sa.Column('orders_seen', sa.Integer(), nullable=False),
+    sa.Column('orders_captured', sa.Integer(), nullable=False),
+    sa.Column('orders_updated', sa.Integer(), nullable=False),
+    sa.Column('orders_waiting', sa.Integer(), nullable=False),
+    sa.Column('pushed', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_sync_run_channel_id_channel')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_run'))
+    )
+    with op.batch_alter_table('sync_run', schema=None) as batch_op:
+        batch_op.create_index('ix_sync_run_channel', ['channel_id', 'started_at'], unique=False)
+
     op.create_table('variant',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -288,6 +437,49 @@ def upgrade() -> None:
     with op.batch_alter_table('barcode', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_barcode_variant_id'), ['variant_id'], unique=False)
 
+    op.create_table('channel_buffer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('variant_id', sa.Integer(), nullable=True),
+    sa.Column('mode', sa.String(length=10), nullable=False),
+    sa.Column('units', sa.Integer(), nullable=False),
+    sa.Column('percent', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('target', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('window_days', sa.Integer(), nullable=False),
+    sa.Column('auto_units', sa.Integer(), nullable=False),
+    sa.Column('auto_rate_per_hour', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('auto_computed_at', sa.DateTime(), nullable=True),
+    sa.Column('auto_by_variant', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_channel_buffer_channel_id_channel')),
+    sa.ForeignKeyConstraint(['variant_id'], ['variant.id'], name=op.f('fk_channel_buffer_variant_id_variant')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_buffer')),
+    sa.UniqueConstraint('channel_id', 'variant_id', name=op.f('uq_channel_buffer_channel_id_variant_id'))
+    )
+    op.create_table('channel_listing',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('channel_sku', sa.String(length=100), nullable=False),
+    sa.Column('channel_sku_key', sa.String(length=100), nullable=False),
+    sa.Column('variant_id', sa.Integer(), nullable=True),
+    sa.Column('mapped_by_hand', sa.Boolean(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('product_ref', sa.String(length=100), nullable=True),
+    sa.Column('variant_ref', sa.String(length=100), nullable=True),
+    sa.Column('inventory_item_ref', sa.String(length=100), nullable=True),
+    sa.Column('location_ref', sa.String(length=100), nullable=True),
+    sa.Column('tracked', sa.Boolean(), nullable=False),
+    sa.Column('channel_quantity', sa.Integer(), nullable=True),
+    sa.Column('last_pushed_at', sa.DateTime(), nullable=True),
+    sa.Column('seen_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_channel_listing_channel_id_channel')),
+    sa.ForeignKeyConstraint(['variant_id'], ['variant.id'], name=op.f('fk_channel_listing_variant_id_variant')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_listing')),
+    sa.UniqueConstraint('channel_id', 'channel_sku_key', name=op.f('uq_channel_listing_channel_id_channel_sku_key'))
+    )
+    with op.batch_alter_table('channel_listing', schema=None) as batch_op:
+        batch_op.create_index('ix_channel_listing_variant', ['channel_id', 'variant_id'], unique=False)
+
     op.create_table('cost_layer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('variant_id', sa.Integer(), nullable=False),
@@ -309,6 +501,21 @@ def upgrade() -> None:
     with op.batch_alter_table('cost_layer', schema=None) as batch_op:
         batch_op.create_index('ix_cost_layer_fifo', ['variant_id', 'warehouse_id', 'received_at', 'id'], unique=False)
 
+    op.create_table('fiscal_year',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.Integer(), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.Column('closing_entry_id', sa.Integer(), nullable=True),
+    sa.Column('reopen_reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['closed_by'], ['app_user.id'], name=op.f('fk_fiscal_year_closed_by_app_user')),
+    sa.ForeignKeyConstraint(['closing_entry_id'], ['journal_entry.id'], name=op.f('fk_fiscal_year_closing_entry_id_journal_entry')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fiscal_year')),
+    sa.UniqueConstraint('name', name=op.f('uq_fiscal_year_name'))
+    )
     op.create_table('journal_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -352,6 +559,31 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_channel_variant', ['channel_id', 'kind', 'variant_id'], unique=False)
         batch_op.create_index('ix_outbox_pending', ['status', 'channel_id', 'next_attempt_at'], unique=False)
+
+    op.create_table('payout',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('paid_on', sa.Date(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('fees', sa.BigInteger(), nullable=False),
+    sa.Column('fx_rate', sa.Numeric(precision=18, scale=8), nullable=True),
+    sa.Column('amount_shop', sa.BigInteger(), nullable=False),
+    sa.Column('fees_shop', sa.BigInteger(), nullable=False),
+    sa.Column('fee_account', sa.String(length=10), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.Column('journal_entry_id', sa.Integer(), nullable=True),
+    sa.Column('imported_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_payout_channel_id_channel')),
+    sa.ForeignKeyConstraint(['journal_entry_id'], ['journal_entry.id'], name=op.f('fk_payout_journal_entry_id_journal_entry')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout')),
+    sa.UniqueConstraint('channel_id', 'external_id', name=op.f('uq_payout_channel_id_external_id'))
+    )
+    with op.batch_alter_table('payout', schema=None) as batch_op:
+        batch_op.create_index('ix_payout_paid_on', ['paid_on'], unique=False)
 
     op.create_table('sales_order',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -484,6 +716,25 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse.id'], name=op.f('fk_variant_bin_warehouse_id_warehouse')),
     sa.PrimaryKeyConstraint('variant_id', 'warehouse_id', name=op.f('pk_variant_bin'))
     )
+    op.create_table('channel_order',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('channel_updated_at', sa.DateTime(), nullable=True),
+    sa.Column('refunds_done', sa.JSON(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=True),
+    sa.Column('first_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_channel_order_channel_id_channel')),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_channel_order_order_id_sales_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_order')),
+    sa.UniqueConstraint('channel_id', 'external_id', name=op.f('uq_channel_order_channel_id_external_id'))
+    )
     op.create_table('discount_application',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -586,6 +837,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_order_line_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_line_variant_id'), ['variant_id'], unique=False)
 
+    op.create_table('payout_transaction',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('gross', sa.BigInteger(), nullable=False),
+    sa.Column('fee', sa.BigInteger(), nullable=False),
+    sa.Column('net', sa.BigInteger(), nullable=False),
+    sa.Column('payout_reference', sa.String(length=100), nullable=True),
+    sa.Column('payout_id', sa.Integer(), nullable=True),
+    sa.Column('order_reference', sa.String(length=100), nullable=True),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_payout_transaction_channel_id_channel')),
+    sa.ForeignKeyConstraint(['payout_id'], ['payout.id'], name=op.f('fk_payout_transaction_payout_id_payout')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_transaction')),
+    sa.UniqueConstraint('channel_id', 'external_id', name=op.f('uq_payout_transaction_channel_id_external_id'))
+    )
+    with op.batch_alter_table('payout_transaction', schema=None) as batch_op:
+        batch_op.create_index('ix_payout_transaction_payout', ['payout_id'], unique=False)
+
+    op.create_table('pick_batch_order',
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['pick_batch.id'], name=op.f('fk_pick_batch_order_batch_id_pick_batch')),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_pick_batch_order_order_id_sales_order')),
+    sa.PrimaryKeyConstraint('batch_id', 'order_id', name=op.f('pk_pick_batch_order'))
+    )
+    with op.batch_alter_table('pick_batch_order', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pick_batch_order_order_id'), ['order_id'], unique=False)
+
     op.create_table('return_authorization',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
@@ -623,6 +906,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_return_authorization_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_return_authorization_status', ['status'], unique=False)
 
+    op.create_table('routing_decision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=False),
+    sa.Column('weights', sa.JSON(), nullable=False),
+    sa.Column('split', sa.Boolean(), nullable=False),
+    sa.Column('destination', sa.String(length=200), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_routing_decision_order_id_sales_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_decision'))
+    )
+    with op.batch_alter_table('routing_decision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_routing_decision_order_id'), ['order_id'], unique=False)
+
     op.create_table('shipment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -644,6 +941,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('shipment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_shipment_order_id'), ['order_id'], unique=False)
+
+    op.create_table('sync_issue',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=True),
+    sa.Column('sku', sa.String(length=100), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('occurrences', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolution', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_sync_issue_channel_id_channel')),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_sync_issue_order_id_sales_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_issue')),
+    sa.UniqueConstraint('channel_id', 'key', name=op.f('uq_sync_issue_channel_id_key'))
+    )
+    with op.batch_alter_table('sync_issue', schema=None) as batch_op:
+        batch_op.create_index('ix_sync_issue_open', ['resolved_at', 'channel_id'], unique=False)
 
     op.create_table('fraud_signal',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -667,6 +987,28 @@ def upgrade() -> None:
     with op.batch_alter_table('fraud_signal', schema=None) as batch_op:
         batch_op.create_index('ix_fraud_signal_kind', ['kind', 'rma_id', 'customer_id'], unique=False)
         batch_op.create_index('ix_fraud_signal_queue', ['status', 'created_at'], unique=False)
+
+    op.create_table('pack_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('expected_weight_g', sa.Integer(), nullable=True),
+    sa.Column('measured_weight_g', sa.Integer(), nullable=True),
+    sa.Column('shipment_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['batch_id'], ['pick_batch.id'], name=op.f('fk_pack_session_batch_id_pick_batch')),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_pack_session_order_id_sales_order')),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipment.id'], name=op.f('fk_pack_session_shipment_id_shipment')),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_pack_session_user_id_app_user')),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse.id'], name=op.f('fk_pack_session_warehouse_id_warehouse')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pack_session'))
+    )
+    with op.batch_alter_table('pack_session', schema=None) as batch_op:
+        batch_op.create_index('ix_pack_session_order', ['order_id', 'status'], unique=False)
 
     op.create_table('reservation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -763,6 +1105,47 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_return_refund_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_return_refund_rma_id'), ['rma_id'], unique=False)
 
+    op.create_table('routing_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('decision_id', sa.Integer(), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('eligible', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('distance_km', sa.Numeric(precision=18, scale=8), nullable=True),
+    sa.Column('distance_score', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('stock_score', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('cost_minor', sa.BigInteger(), nullable=True),
+    sa.Column('cost_service', sa.String(length=130), nullable=True),
+    sa.Column('cost_score', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('workload_score', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('open_picks', sa.Integer(), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=True),
+    sa.Column('rank', sa.Integer(), nullable=True),
+    sa.Column('total', sa.Numeric(precision=18, scale=8), nullable=False),
+    sa.Column('chosen', sa.Boolean(), nullable=False),
+    sa.Column('line_numbers', sa.String(length=400), nullable=False),
+    sa.ForeignKeyConstraint(['decision_id'], ['routing_decision.id'], name=op.f('fk_routing_score_decision_id_routing_decision')),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse.id'], name=op.f('fk_routing_score_warehouse_id_warehouse')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_score'))
+    )
+    with op.batch_alter_table('routing_score', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_routing_score_decision_id'), ['decision_id'], unique=False)
+
+    op.create_table('shipment_label',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('shipment_id', sa.Integer(), nullable=False),
+    sa.Column('file_format', sa.String(length=8), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('carrier_ref', sa.String(length=100), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipment.id'], name=op.f('fk_shipment_label_shipment_id_shipment')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipment_label')),
+    sa.UniqueConstraint('shipment_id', 'file_format', name=op.f('uq_shipment_label_shipment_id_file_format'))
+    )
+    with op.batch_alter_table('shipment_label', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shipment_label_shipment_id'), ['shipment_id'], unique=False)
+
     op.create_table('shipment_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('shipment_id', sa.Integer(), nullable=False),
@@ -817,6 +1200,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('tax_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tax_line_order_id'), ['order_id'], unique=False)
+
+    op.create_table('pack_scan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pack_session_id', sa.Integer(), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('code', sa.String(length=200), nullable=False),
+    sa.Column('result', sa.String(length=20), nullable=False),
+    sa.Column('variant_id', sa.Integer(), nullable=True),
+    sa.Column('order_line_id', sa.Integer(), nullable=True),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], name=op.f('fk_pack_scan_order_id_sales_order')),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], name=op.f('fk_pack_scan_order_line_id_order_line')),
+    sa.ForeignKeyConstraint(['pack_session_id'], ['pack_session.id'], name=op.f('fk_pack_scan_pack_session_id_pack_session')),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_pack_scan_user_id_app_user')),
+    sa.ForeignKeyConstraint(['variant_id'], ['variant.id'], name=op.f('fk_pack_scan_variant_id_variant')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pack_scan'))
+    )
+    with op.batch_alter_table('pack_scan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pack_scan_pack_session_id'), ['pack_session_id'], unique=False)
 
     op.create_table('return_disposition',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -924,6 +1329,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_return_disposition_return_line_id'))
 
     op.drop_table('return_disposition')
+    with op.batch_alter_table('pack_scan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pack_scan_pack_session_id'))
+
+    op.drop_table('pack_scan')
     with op.batch_alter_table('tax_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tax_line_order_id'))
 
@@ -938,6 +1347,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_shipment_line_order_line_id'))
 
     op.drop_table('shipment_line')
+    with op.batch_alter_table('shipment_label', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shipment_label_shipment_id'))
+
+    op.drop_table('shipment_label')
+    with op.batch_alter_table('routing_score', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_routing_score_decision_id'))
+
+    op.drop_table('routing_score')
     with op.batch_alter_table('return_refund', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_return_refund_rma_id'))
         batch_op.drop_index(batch_op.f('ix_return_refund_order_id'))
@@ -954,21 +1371,41 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reservation_order_line_id'))
 
     op.drop_table('reservation')
+    with op.batch_alter_table('pack_session', schema=None) as batch_op:
+        batch_op.drop_index('ix_pack_session_order')
+
+    op.drop_table('pack_session')
     with op.batch_alter_table('fraud_signal', schema=None) as batch_op:
         batch_op.drop_index('ix_fraud_signal_queue')
         batch_op.drop_index('ix_fraud_signal_kind')
 
     op.drop_table('fraud_signal')
+    with op.batch_alter_table('sync_issue', schema=None) as batch_op:
+        batch_op.drop_index('ix_sync_issue_open')
+
+    op.drop_table('sync_issue')
     with op.batch_alter_table('shipment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shipment_order_id'))
 
     op.drop_table('shipment')
+    with op.batch_alter_table('routing_decision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_routing_decision_order_id'))
+
+    op.drop_table('routing_decision')
     with op.batch_alter_table('return_authorization', schema=None) as batch_op:
         batch_op.drop_index('ix_return_authorization_status')
         batch_op.drop_index(batch_op.f('ix_return_authorization_order_id'))
         batch_op.drop_index(batch_op.f('ix_return_authorization_customer_id'))
 
     op.drop_table('return_authorization')
+    with op.batch_alter_table('pick_batch_order', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pick_batch_order_order_id'))
+
+    op.drop_table('pick_batch_order')
+    with op.batch_alter_table('payout_transaction', schema=None) as batch_op:
+        batch_op.drop_index('ix_payout_transaction_payout')
+
+    op.drop_table('payout_transaction')
     with op.batch_alter_table('order_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_line_variant_id'))
         batch_op.drop_index(batch_op.f('ix_order_line_order_id'))
@@ -992,6 +1429,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_discount_application_order_id'))
 
     op.drop_table('discount_application')
+    op.drop_table('channel_order')
     op.drop_table('variant_bin')
     with op.batch_alter_table('stock_move', schema=None) as batch_op:
         batch_op.drop_index('ix_stock_move_variant_wh')
@@ -1016,6 +1454,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sales_order_customer_id'))
 
     op.drop_table('sales_order')
+    with op.batch_alter_table('payout', schema=None) as batch_op:
+        batch_op.drop_index('ix_payout_paid_on')
+
+    op.drop_table('payout')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_pending')
         batch_op.drop_index('ix_outbox_channel_variant')
@@ -1026,10 +1468,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_journal_line_account')
 
     op.drop_table('journal_line')
+    op.drop_table('fiscal_year')
     with op.batch_alter_table('cost_layer', schema=None) as batch_op:
         batch_op.drop_index('ix_cost_layer_fifo')
 
     op.drop_table('cost_layer')
+    with op.batch_alter_table('channel_listing', schema=None) as batch_op:
+        batch_op.drop_index('ix_channel_listing_variant')
+
+    op.drop_table('channel_listing')
+    op.drop_table('channel_buffer')
     with op.batch_alter_table('barcode', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_barcode_variant_id'))
 
@@ -1038,13 +1486,31 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_variant_product_id'))
 
     op.drop_table('variant')
+    with op.batch_alter_table('sync_run', schema=None) as batch_op:
+        batch_op.drop_index('ix_sync_run_channel')
+
+    op.drop_table('sync_run')
     with op.batch_alter_table('sync_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sync_log_channel_id'))
 
     op.drop_table('sync_log')
     op.drop_table('stock_count')
     op.drop_table('shop')
+    with op.batch_alter_table('shipping_zone_rule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shipping_zone_rule_service_id'))
+
+    op.drop_table('shipping_zone_rule')
+    with op.batch_alter_table('shipping_rate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shipping_rate_service_id'))
+
+    op.drop_table('shipping_rate')
+    op.drop_table('routing_rule')
+    with op.batch_alter_table('pick_batch', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pick_batch_warehouse_id'))
+
+    op.drop_table('pick_batch')
     op.drop_table('period')
+    op.drop_table('ledger_month_total')
     with op.batch_alter_table('journal_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_journal_entry_source')
         batch_op.drop_index('ix_journal_entry_date')
@@ -1054,6 +1520,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_customer_email'))
 
     op.drop_table('customer')
+    with op.batch_alter_table('close_run', schema=None) as batch_op:
+        batch_op.drop_index('ix_close_run_period')
+
+    op.drop_table('close_run')
+    op.drop_table('channel_sync_state')
     op.drop_table('bin')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_entity')
@@ -1065,10 +1536,15 @@ def downgrade() -> None:
 
     op.drop_table('tax_rule')
     op.drop_table('tax_registration')
+    op.drop_table('shipping_service')
     op.drop_table('product')
     op.drop_table('number_sequence')
     op.drop_table('discount_code')
     op.drop_table('channel')
+    with op.batch_alter_table('bank_line', schema=None) as batch_op:
+        batch_op.drop_index('ix_bank_line_date')
+
+    op.drop_table('bank_line')
     op.drop_table('app_user')
     op.drop_table('app_meta')
     op.drop_table('account')
