@@ -23,12 +23,20 @@ from app.core.logs import setup_logging, versions
 log = logging.getLogger(__name__)
 
 
-def command_modules() -> list[ModuleType]:
+#: Commands that only open the window; they skip importing every other
+#: command's services, which would cost most of a second at start-up.
+WINDOW_COMMANDS = frozenset({"open"})
+
+
+def command_modules(only: str | None = None) -> list[ModuleType]:
     """Return every module in ``app.commands`` that adds sub-commands.
 
     Each such module has ``register(subparsers)``; ``app.commands.app_cmd``
     also has ``launch()``, which opens the window when no command is given.
+    ``only`` names a single module to load instead of all of them.
     """
+    if only is not None:
+        return [importlib.import_module(f"app.commands.{only}")]
     modules = []
     for info in sorted(
         pkgutil.iter_modules(app.commands.__path__), key=lambda m: m.name
@@ -45,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="backroom",
         description="Backroom: stock, orders, fulfillment, returns and the books.",
@@ -57,14 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log progress to standard error"
     )
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for module in command_modules():
+    for module in command_modules(only):
         module.register(subparsers)
     return parser
 
 
+def _first_word(argv: Sequence[str]) -> str | None:
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    first = _first_word(words)
+    window_only = (first is None and "-h" not in words and "--help" not in words) or (
+        first in WINDOW_COMMANDS
+    )
+    parser = build_parser("app_cmd" if window_only else None)
+    args = parser.parse_args(words)
     setup_logging(verbose=args.verbose)
     handler = getattr(args, "handler", None)
     if handler is None and args.command is None:

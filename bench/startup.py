@@ -32,10 +32,11 @@ from common import ROOT, record
 from app.core import admin, db
 from app.core.queries.settings import users
 from app.core.uow import UnitOfWork
+from app.ui.diagnostics import SHOWN_MARKER
 
 DIST = ROOT / "dist"
 BUNDLE = DIST / "backroom"
-MARKER = "backroom: window shown"
+MARKER = SHOWN_MARKER
 #: A start that has not shown the window after this long counts as failed.
 TIMEOUT_S = 120.0
 

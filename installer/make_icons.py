@@ -33,7 +33,8 @@ def render_pngs(svg: Path = SVG, folder: Path = ICONS) -> list[Path]:
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
-    _app = QGuiApplication.instance() or QGuiApplication([])
+    # QSvgRenderer and QImage need an application object to exist.
+    app = QGuiApplication.instance() or QGuiApplication([])
     renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
         raise SystemExit(f"{svg} is not a valid SVG file; fix it and run again")
@@ -49,7 +50,7 @@ def render_pngs(svg: Path = SVG, folder: Path = ICONS) -> list[Path]:
         if not image.save(str(target), "PNG"):
             raise SystemExit(f"writing {target} failed")
         written.append(target)
-    del _app
+    app.processEvents()
     return written
 
 

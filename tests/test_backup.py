@@ -126,3 +126,20 @@ def test_backup_and_restore_commands(shop: Engine, tmp_path: Path, capsys) -> No
     assert (
         main(["backup", "--list", "--db", path, "--dir", str(tmp_path), "--json"]) == 0
     )
+
+
+def test_restore_over_damaged_file_keeps_its_bytes(
+    shop: Engine, tmp_path: Path
+) -> None:
+    add_sku(shop, "MUG", 3, 100)
+    saved = backup.backup(shop, folder=tmp_path)
+    shop.dispose()
+    path = _file(shop)
+    damaged = path.read_bytes()[:8192] + b"\0" * 4096
+    path.write_bytes(damaged)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    safety = backup.restore(path, saved, folder=tmp_path)
+    assert safety is not None
+    assert safety.read_bytes() == damaged
+    assert account_nets(shop)["1200"] == 300

@@ -23,6 +23,7 @@ import pytest
 
 from app import __version__
 from app.core.selftest import SelftestFailed, SelftestShop, run_selftest
+from app.ui.diagnostics import SHOWN_MARKER
 from installer.bundle_filter import keep_binary, keep_data
 from installer.linux_packages import SYSTEM_LIBRARIES, depends
 
@@ -94,6 +95,33 @@ def test_selftest_prints_one_line_of_versions(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\n") == 1
     assert result.stdout.startswith(f"Backroom {__version__}, Python ")
+
+
+def test_open_exit_after_show_prints_marker(tmp_path: Path) -> None:
+    env = private_env(tmp_path)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    shop = tmp_path / "shop.sqlite"
+    backroom = [sys.executable, "-m", "app"]
+    subprocess.run(
+        [*backroom, "init", "--db", str(shop), "--name", "Corner Shop"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    result = subprocess.run(
+        [*backroom, "open", "--db", str(shop), "--exit-after-show"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [SHOWN_MARKER]
 
 
 def test_selftest_reports_failed_step_and_goes_on(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -201,8 +202,14 @@ def backup_if_due(
 ) -> Path | None:
     """Take the daily backup when the newest one is older than ``every``."""
     now = now or datetime.now(UTC)
-    existing = list_backups(target, folder)
-    if existing and now - existing[0].taken_at < every:
+    stem = sqlite_path(target).stem
+    stamps = [
+        datetime.strptime(m.group("stamp"), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+        for p in (folder or backup_dir()).glob(f"{stem}-*.sqlite")
+        if (m := _NAME.match(p.name))
+    ]
+    # The file names carry the time, so no backup needs opening here.
+    if stamps and now - max(stamps) < every:
         return None
     return backup(target, reason="daily", folder=folder, keep=keep, now=now)
 
@@ -230,7 +237,16 @@ def restore(
         raise BackupError(f"{backup_file} holds no Backroom shop; choose another file")
     safety = None
     if dest.exists():
-        safety = backup(dest, reason="before-restore", folder=folder, keep=keep + 1)
+        if integrity_errors(dest):
+            # A damaged file cannot go through the backup API; keep its bytes.
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            safety = (
+                (folder or backup_dir()) / "damaged" / f"{dest.stem}-{stamp}.sqlite"
+            )
+            safety.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(dest, safety)
+        else:
+            safety = backup(dest, reason="before-restore", folder=folder, keep=keep + 1)
     for suffix in ("-wal", "-shm"):
         Path(f"{dest}{suffix}").unlink(missing_ok=True)
     try:

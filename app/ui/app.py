@@ -17,12 +17,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 from sqlalchemy import Engine
 
 from app.core import db
-from app.core.demo import build_demo
 from app.core.logs import versions
 from app.core.queries.common import has_shop
 from app.core.setup import ShopSettings, create_shop
 from app.ui.context import AppContext
-from app.ui.diagnostics import install_error_logging, print_when_shown
+from app.ui.diagnostics import install_error_logging, report_when_shown
 from app.ui.errors import show_error
 from app.ui.login import UserPicker
 from app.ui.main_window import MainWindow
@@ -104,6 +103,8 @@ class Launcher(QObject):
             remove_sqlite(path)
             engine = db.make_engine(path)
             try:
+                from app.core.demo import build_demo  # large; loaded on use
+
                 build_demo(engine, progress=control.report)
             finally:
                 engine.dispose()
@@ -178,9 +179,9 @@ def print_when_ready(window: MainWindow, key: str) -> None:
     """Print ``backroom: page ready KEY`` once page ``key`` has loaded, then quit.
 
     The page counts as loaded when it is the current page and no background
-    read or write runs, so its first rows are fetched and shown; the window
-    is painted once more before the line is printed. bench/ui_open.py times
-    the start-up to this line.
+    read or write runs, because then its first rows are fetched and shown.
+    The window is painted once more before the line is printed.
+    bench/ui_open.py times the start-up to this line.
     """
     keys = [page.key for page in window.pages]
     if key not in keys:
@@ -236,7 +237,7 @@ def run_app(
         log.info("stop: window, the shop was not opened")
         return 1
     launcher.window_opened.connect(
-        lambda window: print_when_shown(window, quit_after=exit_after_show)
+        lambda window: report_when_shown(window, exit_after=exit_after_show)
     )
     if open_page:
         QSettings().setValue("window/page", open_page)

@@ -28,6 +28,9 @@ from app.core.exceptions import BackroomError
 
 log = logging.getLogger(__name__)
 
+#: The line ``backroom open --exit-after-show`` prints once the window is up.
+SHOWN_MARKER = "backroom: window shown"
+
 
 def describe_backup(info: BackupInfo) -> str:
     """Return the date, size and shop name of a backup as a person reads them."""
@@ -185,17 +188,18 @@ class _FirstPaint(QObject):
         return False
 
 
-def print_when_shown(window: QWidget, *, quit_after: bool) -> None:
-    """Print ``backroom: window shown`` after the window's first paint.
+def report_when_shown(window: QWidget, *, exit_after: bool) -> None:
+    """Log ``window shown`` after the window's first paint.
 
-    ``bench/startup.py`` reads this line on standard output to time a cold
-    start; with ``quit_after`` the window then closes, which ends the app.
+    With ``exit_after`` it also prints ``backroom: window shown`` on standard
+    output and closes the window, which ends the app: ``bench/startup.py``
+    reads that line to time a cold start.
     """
 
     def shown() -> None:
-        print("backroom: window shown", flush=True)
         log.info("window shown: %s", window.windowTitle())
-        if quit_after:
+        if exit_after:
+            print(SHOWN_MARKER, flush=True)
             window.close()
 
     _FirstPaint(window, shown)

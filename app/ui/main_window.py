@@ -37,6 +37,7 @@ OPTIONAL_PAGES = (
     ("app.ui.pages.warehouses", "WarehousesPage"),
     ("app.ui.pages.channels", "ChannelsPage"),
     ("app.ui.pages.import_page", "ImportPage"),
+    ("app.ui.pages.returns", "ReturnsPage"),
 )
 IMPORT_MODULE = "app.ui.pages.import_page"
 

@@ -431,7 +431,11 @@ class SafetyController(QObject):
             except Exception as exc:
                 log.exception("integrity check of %s failed to run", path)
                 problems = [f"the check could not run: {exc}"]
-            self._relay.done.emit(problems)
+            try:
+                self._relay.done.emit(problems)
+            except RuntimeError:
+                # The window was closed and deleted while the check ran.
+                log.info("integrity check of %s finished after the window closed", path)
 
         threading.Thread(target=run, name="backroom-integrity", daemon=True).start()
 

@@ -153,6 +153,19 @@ def test_preview_shows_file_as_read(
     assert page.previewer.table.item(3, 4).text() == "six"
 
 
+def test_unreadable_file_opens_error_dialog(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    page = import_page(qtbot, window)
+    page.choose.path.setText(str(path))
+    next_step(qtbot, window, page)
+    assert page.step == CHOOSE
+    assert window.last_error is not None
+    assert "the file is empty" in window.last_error.informativeText()
+
+
 def test_preview_blocks_missing_column(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
@@ -188,11 +201,9 @@ def test_check_lists_problem_before_writing(
     assert page.step == CHECK
     problems = page.checker.model.problems
     assert len(problems) == 1
-    assert (problems[0].row, problems[0].column, problems[0].value) == (
-        5,
-        "Quantity",
-        "six",
-    )
+    assert problems[0].row == 5
+    assert problems[0].column == "Quantity"
+    assert problems[0].value == "six"
     assert "not a whole number" in problems[0].message
     assert page.checker.headline.text() == "1 problem in 1 row"
     assert order_count(shop) == 0
@@ -363,7 +374,8 @@ def test_products_import_shopify_sample(qtbot: QtBot, window: MainWindow) -> Non
     assert page.outcome is not None
     result = page.outcome.result
     assert isinstance(result, CatalogImportResult)
-    assert (result.products_created, result.variants_created) == (3, 16)
+    assert result.products_created == 3
+    assert result.variants_created == 16
     assert window.page("products").stale
 
 

@@ -202,6 +202,7 @@ class CheckStep(QWidget):
         self.detail = QLabel("")
         self.detail.setObjectName("hint")
         self.detail.setWordWrap(True)
+
         self.model = ProblemModel()
         self.table = EmptyStateTable(
             "No problems: every row of the file can be imported as it is."
@@ -212,6 +213,7 @@ class CheckStep(QWidget):
         for column, width in enumerate((60, 120, 130)):
             header.resizeSection(column, width)
         stretch_column(self.table.view, 3)
+
         self.skip = QCheckBox("")
         self.skip.toggled.connect(self.skip_changed.emit)
         self.skip_note = QLabel("")
@@ -232,9 +234,11 @@ class CheckStep(QWidget):
         choice_row.addWidget(again)
         choice_layout.addLayout(choice_row)
         choice_layout.addWidget(self.skip_note)
+
         self.facts = DetailTable(["In the file", ""], right=(1,), stretch=0)
         self.facts.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.facts.setMinimumWidth(330)
+
         body = QHBoxLayout()
         body.setSpacing(16)
         body.addWidget(self.table, 2)
@@ -258,12 +262,14 @@ class CheckStep(QWidget):
         facts = file_facts(outcome, fmt)
         self.facts.fill(facts)
         self.facts.setVisible(bool(facts))
+
         has_rows = outcome.problem_count > 0 and not outcome.header_problem
         self.skip.blockSignals(True)
         self.skip.setChecked(False)
         self.skip.blockSignals(False)
         self.skip.setEnabled(has_rows)
         self.skip.setVisible(outcome.problem_count > 0)
+
         if outcome.header_problem:
             self.skip.setText("Skipping rows cannot help: no row can be read")
             self.skip_note.setText(
@@ -329,6 +335,7 @@ class RunStep(QWidget):
         self.note = QLabel("")
         self.note.setObjectName("hint")
         self.note.setWordWrap(True)
+
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self._cancel)
         box = panel()
@@ -368,7 +375,7 @@ class RunStep(QWidget):
     def stopping(self) -> None:
         self.cancel.setEnabled(False)
         self.status.setText(
-            "Stopping after the current step; what was committed stays…"
+            "Stopping after the current step. What was committed stays…"
         )
 
     def _cancel(self) -> None:

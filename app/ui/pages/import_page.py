@@ -3,8 +3,8 @@
 Steps: choose the file, preview how it reads, edit the account mapping
 (history only), see every problem before anything is written, import with
 progress and Cancel, and read the reconciliation. Reading, checking and
-importing run in background tasks (``app.ui.ops``); the work itself is in
-``import_tasks``.
+importing run in background tasks (``app.ui.ops``), and the work itself is
+in ``import_tasks``.
 
 A cancelled task still hands its result to the page, through the
 ``delivered`` signal, because a cancelled history import keeps its
@@ -88,7 +88,7 @@ class ImportPage(Page):
     back: QPushButton
     over: QPushButton
     next: QPushButton
-    why: QLabel
+    next_hint: QLabel
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -155,18 +155,18 @@ class ImportPage(Page):
         self.next = QPushButton("Next")
         self.next.setObjectName("primary")
         self.next.clicked.connect(self.go_next)
-        self.why = QLabel("")
-        self.why.setObjectName("hint")
+        self.next_hint = QLabel("")
+        self.next_hint.setObjectName("hint")
         buttons = QHBoxLayout()
         buttons.addWidget(self.back)
         buttons.addStretch(1)
-        buttons.addWidget(self.why)
+        buttons.addWidget(self.next_hint)
         buttons.addWidget(self.over)
         buttons.addWidget(self.next)
 
         intro = QLabel(
             "Bring in sales history, products or stock counts. Every step shows "
-            "what will happen; nothing is written before the Import step."
+            "what will happen, and nothing is written before the Import step."
         )
         intro.setObjectName("hint")
         layout = QVBoxLayout(self)
@@ -185,7 +185,7 @@ class ImportPage(Page):
         super().activate()
 
     def refresh(self) -> None:
-        """Reload the chart of accounts; the wizard keeps its place."""
+        """Reload the chart of accounts. The wizard keeps its place."""
         self.ctx.ops.read(accounts, self._set_accounts, label="Loading the accounts")
 
     def on_changes(self, changes: Changes, visible: bool) -> None:
@@ -217,18 +217,18 @@ class ImportPage(Page):
         busy = self.running
         self.back.setVisible(step in (PREVIEW, MAPPING, CHECK))
         self.back.setEnabled(not busy)
-        self.over.setVisible(step not in (CHOOSE, REPORT))
+        self.over.setVisible(step not in (CHOOSE, IMPORT, REPORT))
         self.over.setEnabled(not busy)
         self.next.setVisible(step not in (IMPORT, REPORT))
         self.next.setText("Import" if step == CHECK else "Next")
-        ready, why = self._ready()
+        ready, reason = self._ready()
         enabled = ready and not busy
         self.next.setEnabled(enabled)
         # The style sheet's primary colours would hide the disabled state.
         self.next.setObjectName("primary" if enabled else "")
         self.next.style().unpolish(self.next)
         self.next.style().polish(self.next)
-        self.why.setText("" if ready or busy else why)
+        self.next_hint.setText("" if ready or busy else reason)
 
     def _ready(self) -> tuple[bool, str]:
         """Return whether Next may run, and why not."""
@@ -239,7 +239,7 @@ class ImportPage(Page):
             if self.preview is None:
                 return False, "Reading the file…"
             if self.preview.missing:
-                return False, "The header lacks a required column; see Columns."
+                return False, "The header lacks a required column. See Columns."
             return True, ""
         if self.step == MAPPING:
             return self.mapper.loaded, "Loading the mapping…"
@@ -247,7 +247,7 @@ class ImportPage(Page):
             if self.check is None:
                 return False, ""
             if not self.check.can_import:
-                return False, "No row can be read; correct the header first."
+                return False, "No row can be read. Correct the header first."
             if self.checker.ready:
                 return True, ""
             return False, "Tick Skip the rows with problems, or correct the file."
@@ -380,10 +380,10 @@ class ImportPage(Page):
         self.runner.show_progress(progress_text(record), record.fraction)
 
     def cancel_task(self) -> None:
-        """Ask the running check or import to stop; safe from any thread.
+        """Ask the running check or import to stop. Safe to call from any thread.
 
         A history import stops before its next chunk of invoices and keeps
-        the chunks already committed; the other imports write nothing.
+        the chunks already committed. The other imports write nothing.
         """
         token = self._token
         if token is not None:
@@ -434,7 +434,7 @@ class ImportPage(Page):
             self._update_buttons()
 
         def failed(exc: BaseException) -> None:
-            # A broken saved mapping: start from the default one.
+            # The saved mapping is invalid, so the table starts from the default.
             self.ctx.ops.report_error("Loading the saved mapping", exc, self)
             self.mapper.set_rows(default_mapping_rows())
             self._update_buttons()
@@ -451,7 +451,7 @@ class ImportPage(Page):
         self.check = None
         self.runner.start(
             f"Checking {plan.path.name}",
-            "Every row is read and checked; nothing is written. Cancel stops the "
+            "Every row is read and checked, and nothing is written. Cancel stops the "
             "check.",
         )
         back = MAPPING if plan.kind == "history" else PREVIEW
@@ -469,7 +469,7 @@ class ImportPage(Page):
     def _show_check(self, outcome: CheckOutcome) -> None:
         if outcome.cancelled:
             self._show(MAPPING if outcome.plan.kind == "history" else PREVIEW)
-            self.why.setText("The check was cancelled.")
+            self.next_hint.setText("The check was cancelled.")
             return
         self.check = outcome
         self.checker.show_outcome(outcome, self.ctx.fmt)
@@ -501,6 +501,8 @@ class ImportPage(Page):
         )
 
     def _show_report(self, outcome: ImportOutcome) -> None:
+        if outcome.cancelled:
+            log.info("import of %s cancelled by the user", outcome.plan.path)
         self.outcome = outcome
         self.report.show_outcome(outcome, self.ctx.fmt, self.account_names)
         self._show(REPORT)

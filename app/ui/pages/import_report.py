@@ -114,6 +114,7 @@ class ReportStep(QWidget):
         top.addWidget(self.headline)
         top.addWidget(self.badge)
         top.addStretch(1)
+
         self.cards = QHBoxLayout()
         self.cards.setSpacing(12)
         self.body = QHBoxLayout()
@@ -122,6 +123,7 @@ class ReportStep(QWidget):
         self.notes.setObjectName("hint")
         self.notes.setWordWrap(True)
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
         another = QPushButton("Import another file")
         another.clicked.connect(self.another_requested.emit)
         self.show_button = QPushButton("")
@@ -133,6 +135,7 @@ class ReportStep(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(another)
         buttons.addWidget(self.show_button)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -232,7 +235,7 @@ class ReportStep(QWidget):
             )
             notes.append(
                 "The file's figures include the invoices not written yet. Import "
-                "the same file again to add the rest; the invoices already in the "
+                "the same file again to add the rest. The invoices already in the "
                 "books are skipped."
             )
         elif result.status == "rejected":
@@ -323,11 +326,13 @@ class ReportStep(QWidget):
             )
         else:
             self.headline.setText(f"Imported the products of {name}")
+
         self._set_badge("", False)
         self._card("Products created", n(result.products_created))
         self._card("Products updated", n(result.products_updated))
         self._card("SKUs created", n(result.variants_created))
         self._card("SKUs updated", n(result.variants_updated))
+
         skipped = [[line] for line in result.skipped]
         skipped += [[f"row {p.row}: {p.message}"] for p in result.problems]
         self.left = self._table(
@@ -338,6 +343,7 @@ class ReportStep(QWidget):
             stretch=1,
             empty="Every row of the file was imported.",
         )
+
         notes = []
         if result.rejects_file:
             notes.append(
@@ -364,12 +370,14 @@ class ReportStep(QWidget):
             )
         else:
             self.headline.setText(f"Received the stock counts of {name}")
+
         self._set_badge("", False)
         value = fmt.money(result.value)
         self._card("Rows received", n(result.rows_received))
         self._card("Units", n(result.units))
         self._card("Value at cost", value)
         self._card("Journal entries", n(len(result.entries)))
+
         posted = []
         if result.rows_received:
             posted = [
@@ -402,6 +410,7 @@ class ReportStep(QWidget):
             empty="Every row of the file was received.",
             stretch_column=1,
         )
+
         notes = []
         if result.rejects_file:
             notes.append(

@@ -49,7 +49,7 @@ KIND_HINTS: dict[str, str] = {
         "Invoice lines in the Online Retail layout (InvoiceNo, StockCode, "
         "Quantity, InvoiceDate, UnitPrice, CustomerID, Country) as CSV, gzipped "
         "CSV or Excel. Each invoice becomes a shipped order with its invoice and "
-        "journal entry; credit notes start with C."
+        "journal entry. Credit note numbers start with C."
     ),
     "products": (
         "A product export from Shopify or WooCommerce (CSV). Every variant "
@@ -71,7 +71,7 @@ NEXT_STEPS = (
     (
         "Check",
         "every problem with its row, column and value, before anything is "
-        "written. You may skip the bad rows; they go to a rejects file.",
+        "written. You may skip the bad rows, which go to a rejects file.",
     ),
     (
         "Import",
@@ -96,14 +96,18 @@ class StepBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Every step gets the current step's padding, so the row does not
+        # shift when the current step moves on.
+        self.setStyleSheet("QLabel { padding: 3px 10px; }")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)
-        layout.setSpacing(6)
+        layout.setSpacing(0)
         self.labels: list[QLabel] = []
         for number, title in enumerate(STEP_TITLES, start=1):
             if number > 1:
                 arrow = QLabel("›")
                 arrow.setObjectName("hint")
+                arrow.setStyleSheet("padding: 0")
                 layout.addWidget(arrow)
             label = QLabel(f"{number}  {title}")
             self.labels.append(label)
@@ -135,7 +139,7 @@ class StepBar(QWidget):
 
 
 class ChooseStep(QWidget):
-    """What to import, from which file, with the options of that kind."""
+    """The first step: the kind of import, the file and that kind's options."""
 
     changed = Signal()
 
@@ -293,7 +297,7 @@ class ChooseStep(QWidget):
             self.file_note.setObjectName("hint")
             self.file_note.setText(
                 f"{path.name}: {size}. Nothing is written until "
-                "the Import step; the next steps show how the file reads and "
+                "the Import step, and the next steps show how the file reads and "
                 "every problem in it."
             )
         elif path is None:
@@ -314,7 +318,7 @@ class ChooseStep(QWidget):
             return
         kind = self.kind
         self.memo_only.setVisible(kind == "history")
-        shown: tuple[tuple[QWidget, bool], ...] = (
+        visibility: tuple[tuple[QWidget, bool], ...] = (
             (self.format_label, kind == "products"),
             (self.product_format, kind == "products"),
             (self.format_note, kind == "products"),
@@ -322,7 +326,7 @@ class ChooseStep(QWidget):
             (self.counted_on, kind == "stock"),
             (self.counted_note, kind == "stock"),
         )
-        for widget, visible in shown:
+        for widget, visible in visibility:
             widget.setVisible(visible)
         self.changed.emit()
 
@@ -331,7 +335,7 @@ class ChooseStep(QWidget):
 
 
 class PreviewStep(QWidget):
-    """How the importer reads the file: format, text encoding, header, first rows."""
+    """The preview step: format, text encoding, header and first rows as read."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -353,6 +357,7 @@ class PreviewStep(QWidget):
             self.facts.addWidget(value, row, 1)
             self.values[name] = value
             self.captions[name] = caption
+
         self.table = QTableWidget(0, 0)
         configure_table(self.table)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -360,7 +365,9 @@ class PreviewStep(QWidget):
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.table.horizontalHeader().setMaximumSectionSize(320)
+
         self.rows_title = heading("First rows as read")
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(facts)
@@ -396,7 +403,7 @@ class PreviewStep(QWidget):
         if preview.date_order is not None:
             text = DATE_ORDER_TITLES[preview.date_order]
             if preview.date_order_assumed:
-                text += "; assumed, because no date in the file proves the order"
+                text += ", assumed because no date in the file proves the order"
             self._set("Dates", f"Read as {text}, shop-local time")
         else:
             self._set("Dates", "No date column found", error=dates_shown)
@@ -434,13 +441,13 @@ class PreviewStep(QWidget):
         if kind == "products":
             if preview.product_format is None:
                 return (
-                    "The header is neither Shopify's nor WooCommerce's; the check "
+                    "The header is neither Shopify's nor WooCommerce's, so the check "
                     "uses the format chosen on the first step."
                 )
             return "Columns are matched by their names in the template."
         return (
             "Columns SKU, Warehouse, Quantity and Unit cost are matched by name "
-            "(also Variant SKU, Location, Qty, Cost); the check lists any missing."
+            "(also Variant SKU, Location, Qty, Cost). The check lists any missing."
         )
 
 
@@ -463,6 +470,7 @@ class MappingStep(QWidget):
         )
         intro.setObjectName("hint")
         intro.setWordWrap(True)
+
         self.table = QTableWidget(0, len(self.COLUMNS))
         configure_table(self.table)
         self.table.setEditTriggers(QTableWidget.EditTrigger.AllEditTriggers)
@@ -473,6 +481,7 @@ class MappingStep(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for column, width in ((0, 175), (2, 236), (3, 236), (4, 236)):
             header.resizeSection(column, width)
+
         add = QPushButton("Add a row")
         add.clicked.connect(
             lambda: self.add_row(MappingRow("product", "", "4000", "4900", "4000"))
@@ -488,6 +497,7 @@ class MappingStep(QWidget):
         buttons.addWidget(self.reset)
         buttons.addStretch(1)
         buttons.addWidget(self.save)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(intro)

@@ -115,7 +115,7 @@ class ImportPlan:
 
     ``counted_on`` is the shop-local day a stock count was taken (None:
     now). ``chunk_invoices`` is the number of history invoices written per
-    transaction; a cancel keeps the chunks already committed.
+    transaction. A cancel keeps the chunks already committed.
     """
 
     kind: ImportKind
@@ -137,7 +137,7 @@ class FilePreview:
     """The file as the importer will read it: container, text, header, rows.
 
     ``layout`` names the header that was recognised, or is "" when the
-    header fits no known layout. ``missing`` holds one message per required
+    header fits no known layout. ``missing`` contains one message per required
     column the header lacks. ``date_order`` is None for files without dates.
     """
 
@@ -285,7 +285,7 @@ def mapping_from_rows(rows: list[MappingRow]) -> AccountMapping:
         raise ValidationError(
             "mapping",
             len(product_rows),
-            f"the mapping has {len(product_rows)} rows for all other codes; it "
+            f"the mapping has {len(product_rows)} rows for all other codes but "
             "needs exactly one. Restore the default mapping and edit it again",
         )
     product = product_rows[0]
@@ -299,7 +299,7 @@ def mapping_from_rows(rows: list[MappingRow]) -> AccountMapping:
             raise ValidationError(
                 "line class",
                 row.line_class,
-                f"line class {row.line_class!r} is invalid; choose one of "
+                f"line class {row.line_class!r} is invalid. Choose one of "
                 + ", ".join(LINE_CLASSES),
             )
         rule = AccountRule(
@@ -315,7 +315,7 @@ def mapping_from_rows(rows: list[MappingRow]) -> AccountMapping:
                 raise ValidationError(
                     "stock code",
                     token,
-                    f"stock code {token!r} is in two rows of the mapping; keep it "
+                    f"stock code {token!r} is in two rows of the mapping. Keep it "
                     "in one row",
                 )
             seen.add(token)
@@ -344,7 +344,7 @@ def default_mapping_rows() -> list[MappingRow]:
 
 @dataclass(slots=True)
 class CheckOutcome:
-    """What a check found, before anything is written.
+    """The findings of a check, made before anything is written.
 
     ``result`` is the importer's own result of the check (for products and
     stock, of the import that was rolled back). ``problem_count`` may exceed
@@ -388,7 +388,7 @@ def run_check(
     progress: ProgressCallback | None = None,
     cancel: Cancel | None = None,
 ) -> CheckOutcome:
-    """Read and check the plan's file and list every problem; write nothing."""
+    """Read and check the plan's file and list every problem, writing nothing."""
     rejects = rejects_file_for(plan)
     if plan.kind == "history":
         options = HistoryOptions(
@@ -467,7 +467,7 @@ def _ids(engine: Engine) -> _Ids:
 
 
 def _changes(before: _Ids, after: _Ids, every_variant: bool) -> Changes:
-    """Return the ids the import added; every SKU when it may have updated SKUs.
+    """Return the ids the import added, or every SKU when SKUs may have changed.
 
     The importers' results name no record ids, so the ids are compared
     before and after. A product or stock import also changes existing SKUs,
@@ -549,7 +549,7 @@ def size_text(size_bytes: int) -> str:
 
 
 def counted(count: int, noun: str, number: Callable[[int], str] = str) -> str:
-    """Return "1 row" or "3 rows"; ``number`` formats the count."""
+    """Return "1 row" or "3 rows", the count formatted by ``number``."""
     return f"{number(count)} {noun if count == 1 else noun + 's'}"
 
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.core.changes import Changes
-from app.core.fulfillment import batches, queries, rates, rules
+from app.core.fulfillment import queries, rates, rules
 from app.core.fulfillment.settings import (
     CarrierAccount,
     FulfillmentSettings,
@@ -38,9 +38,7 @@ from app.core.fulfillment.settings import (
 from app.core.money import format_minor, parse_price, to_minor
 from app.core.queries.settings import channels
 from app.core.uow import UnitOfWork
-from app.sync.labels import store_carrier_api_key
 from app.ui.context import AppContext
-from app.ui.packing import open_packing_station
 from app.ui.pages.base import Page
 from app.ui.pages.stock_dialogs import Action, FormDialog, TransferDialog
 from app.ui.widgets import DetailTable, SearchField, heading
@@ -288,6 +286,9 @@ class CarrierDialog(FormDialog):
 
         def run(uow: UnitOfWork) -> Changes:
             if key:
+                # Loaded on use: keyring and requests cost start-up time.
+                from app.sync.labels import store_carrier_api_key
+
                 store_carrier_api_key(account.name, key)
             current = fulfillment_settings(uow.session)
             others = [
@@ -572,6 +573,8 @@ class WarehousesPage(Page):
             return
 
         def run(uow: UnitOfWork) -> Changes:
+            from app.core.fulfillment import batches
+
             result = batches.create_pick_batch(uow, code)
             with open(path, "wb") as handle:
                 handle.write(batches.pick_list_pdf(uow.session, result.batch_id))
@@ -580,6 +583,8 @@ class WarehousesPage(Page):
         self._write(run, "Printing the pick list")
 
     def open_station(self) -> None:
+        from app.ui.packing import open_packing_station  # loaded on use
+
         self.station = open_packing_station(self.ctx, self.window())
 
     def transfer(self) -> None:
