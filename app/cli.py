@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from sqlalchemy.exc import SQLAlchemyError
+
 import app.commands
 from app import __version__
 from app.core.exceptions import BackroomError
@@ -95,8 +97,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args))
     except BackroomError as exc:
-        log.warning("backroom %s failed: %s", args.command, exc)
+        log.info("backroom %s failed: %s", args.command, exc)
         print(f"backroom {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        # The traceback goes to the log file only; the person gets the reason.
+        log.info("backroom %s could not use the database", args.command, exc_info=True)
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(
+            f"backroom {args.command}: the database could not be opened or read "
+            f"({reason}); check --db (a shop file made by `backroom init`, or a "
+            "reachable database URL)",
+            file=sys.stderr,
+        )
         return 2
     except Exception:
         log.exception("backroom %s failed unexpectedly", args.command)

@@ -42,7 +42,7 @@ command -v dpkg-deb >/dev/null || fail "dpkg-deb is missing; install the dpkg pa
 missing=()
 for pkg in libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
   libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0 libzbar0; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+  [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] \
     || missing+=("$pkg")
 done
 [[ ${#missing[@]} -eq 0 ]] \
@@ -53,7 +53,9 @@ DEB_ARCH=$(dpkg --print-architecture)
 MACHINE=$(uname -m)
 # The bundle carries its own Python and Qt but uses the system's C library,
 # so the target needs at least the glibc it was built against.
-GLIBC=$(ldd --version | head -n1 | grep -oE '[0-9]+\.[0-9]+$')
+# awk reads all of ldd's output: with pipefail, "head -n1" could kill ldd
+# with SIGPIPE and fail the build at random.
+GLIBC=$(ldd --version | awk 'NR == 1 { print $NF }')
 
 if [[ $BUNDLE -eq 1 ]]; then
   echo "building the bundle with PyInstaller" >&2

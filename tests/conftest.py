@@ -21,6 +21,9 @@ from sqlalchemy import Engine
 from app.core import db
 from app.core.setup import ShopSettings, create_shop
 
+#: Session fixtures shared by several test modules.
+pytest_plugins = ["tests.realshop"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 

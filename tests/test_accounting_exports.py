@@ -639,13 +639,7 @@ def test_cli_export_ledger(rich_shop: Engine, tmp_path: Path, capsys: Any) -> No
 
 # --- the imported Online Retail year -----------------------------------------------
 
-try:
-    from tests.test_import_history_real import imported
-except ImportError:  # pragma: no cover - the history import tests are optional
-    imported = None
 
-
-@pytest.mark.skipif(imported is None, reason="the history import tests are not present")
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_online_retail_year_exports_balance(
     imported: Any, tmp_path: Path, fmt: str

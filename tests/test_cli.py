@@ -109,3 +109,48 @@ def test_tax_import_bad_file_exits_2(tmp_path: Path, capsys) -> None:  # type: i
     )
     assert main(["tax", "import", str(rates), "--db", path]) == 2
     assert "five" in capsys.readouterr().err
+
+
+def test_not_a_database_exits_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bogus = tmp_path / "notes.sqlite"
+    bogus.write_text("shopping list\n")
+    assert main(["check", "--db", str(bogus)]) == 2
+    assert "could not be opened or read (file is not a database)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_missing_database_is_not_created(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "typo.sqlite"
+    assert main(["check", "--db", str(missing)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_backup_keep_below_one_rejected(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "s.sqlite")
+    assert main(["init", "--db", path]) == 0
+    assert main(["backup", "--db", path, "--keep", "0"]) == 2
+    assert "keep must be at least 1" in capsys.readouterr().err
+    assert main(["backup", "--db", path]) == 0
+    assert len(list((tmp_path / "backups").glob("s-*.sqlite"))) == 1
+    assert list((tmp_path / "backups").glob("*-wal")) == []
+
+
+def test_tax_import_skips_repeats_and_rejects_rates_over_100(
+    tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "s.sqlite")
+    assert main(["init", "--db", path]) == 0
+    header = (
+        "Country code,State code,Postcode / ZIP,City,Rate %,Tax name,Priority,"
+        "Compound,Shipping,Tax class\n"
+    )
+    rates = tmp_path / "rates.csv"
+    rates.write_text(header + "FR,,,,5.5,TVA reduite,1,0,1,reduced-rate\n")
+    assert main(["tax", "import", str(rates), "--db", path]) == 0
+    assert main(["tax", "import", str(rates), "--db", path]) == 0
+    assert "Imported 0 tax rules" in capsys.readouterr().out
+    rates.write_text(header + "FR,,,,250,TVA,1,0,1,\n")
+    assert main(["tax", "import", str(rates), "--db", path]) == 2
+    assert "'250' is not a percentage from 0 to 100" in capsys.readouterr().err

@@ -8,64 +8,21 @@ is what 1100 Channel clearing must be debited with.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from app.cli import main
-from app.core import db
 from app.core.checks import run_checks
 from app.core.importing.history import (
-    HistoryImportResult,
     find_history_channel,
-    import_history,
 )
-from app.core.importing.online_retail import ReadReport
 from app.core.importing.reconcile import file_month_totals, ledger_month_totals
 from app.core.models import Customer, Invoice, OrderLine, SalesOrder, Variant
-from app.core.setup import ShopSettings, create_shop
 from app.core.uow import UnitOfWork
-
-REAL_FILE = (
-    Path(__file__).resolve().parents[1]
-    / ".."
-    / "shared"
-    / "data"
-    / "online_retail"
-    / "online_retail.csv.gz"
-)
-LINE_TOTAL = 974_774_793
-
-
-@dataclass
-class Imported:
-    engine: Engine
-    path: Path
-    first: HistoryImportResult
-    second: HistoryImportResult
-
-    @property
-    def report(self) -> ReadReport:
-        assert self.first.report is not None
-        return self.first.report
-
-
-@pytest.fixture(scope="session")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
-    if not REAL_FILE.exists():
-        pytest.skip(f"real data file {REAL_FILE} is not present on this machine")
-    path = tmp_path_factory.mktemp("online_retail") / "shop.sqlite"
-    engine = db.make_engine(path)
-    create_shop(engine, ShopSettings(name="Online Retail"))
-    first = import_history(engine, REAL_FILE)
-    second = import_history(engine, REAL_FILE)
-    yield Imported(engine, path, first, second)
-    engine.dispose()
+from tests.realshop import LINE_TOTAL, Imported
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:

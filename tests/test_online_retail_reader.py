@@ -744,3 +744,20 @@ def test_real_file_amount_sum(real: RealRead) -> None:
         for amount in accounts.values()
     )
     assert monthly == 974_774_793
+
+
+def test_huge_numbers_are_problems_not_crashes(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,"
+        "Country\n"
+        "536365,85123A,HEART,99999999999999999999,2010-12-01 08:26:00,2.55,17850,"
+        "United Kingdom\n"
+        "536366,85123A,HEART,2,2010-12-01 08:26:00,99999999999999999999.99,17850,"
+        "United Kingdom\n"
+    )
+    report = validate(path)
+    assert [(p.row, p.column) for p in report.problems] == [
+        (2, "Quantity"),
+        (3, "UnitPrice"),
+    ]

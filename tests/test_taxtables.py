@@ -161,7 +161,10 @@ def test_table_error_message_lists_every_problem() -> None:
         parse_woocommerce_tax_csv(text)
 
     message = str(caught.value)
-    assert "<text> row 2, column 'Rate %': rate 'twenty' is not a number" in message
+    assert (
+        "<text> row 2, column 'Rate %': rate 'twenty' is not a percentage from 0 to 100"
+        in message
+    )
     assert "<text> row 3, column 'Country code': country code 'XX'" in message
     assert caught.value.field == "Rate %"
     assert caught.value.value == "twenty"

@@ -10,7 +10,6 @@ from typing import Any
 
 from app.commands.common import add_db, emit_json
 from app.core import db
-from app.core.demo import build_demo
 from app.core.exceptions import ValidationError
 
 
@@ -91,6 +90,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"{fraction:4.0%}  {text}", flush=True)
 
     try:
+        from app.core.demo import build_demo  # large; only the demo needs it
+
         summary = build_demo(engine, progress=progress)
     finally:
         engine.dispose()

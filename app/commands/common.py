@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -37,6 +38,15 @@ def iso_date(text: str) -> date:
 
 def open_shop(args: argparse.Namespace) -> Engine:
     """Open the database of an existing shop, migrating it when it is older."""
+    url = db.database_url(args.db)
+    if (
+        url.startswith("sqlite:///")
+        and not Path(url.removeprefix("sqlite:///")).exists()
+    ):
+        raise SchemaError(
+            f"{url.removeprefix('sqlite:///')} does not exist; create a shop there "
+            "with `backroom init --db ...` or correct --db"
+        )
     engine = db.make_engine(args.db)
     if not db.has_schema(engine):
         raise SchemaError(

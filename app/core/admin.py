@@ -176,6 +176,7 @@ def update_warehouse(
     warehouse_id: int,
     *,
     name: str,
+    line1: str | None = None,
     city: str = "",
     postcode: str | None = None,
     latitude: Decimal | None = None,
@@ -200,6 +201,8 @@ def update_warehouse(
             "daily capacity", daily_capacity, "daily capacity is 0 or more orders"
         )
     warehouse.name = name.strip()
+    if line1 is not None:
+        warehouse.line1 = line1.strip()
     warehouse.city = city.strip()
     warehouse.postcode = postcode
     warehouse.latitude = latitude

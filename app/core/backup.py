@@ -86,6 +86,9 @@ def _copy(source: Path, dest: Path) -> None:
         out = sqlite3.connect(partial)
         try:
             src.backup(out, pages=1024)
+            # A copy is a single file: WAL mode would leave -wal and -shm
+            # files beside it whenever it is opened.
+            out.execute("PRAGMA journal_mode=DELETE")
         finally:
             out.close()
     finally:
@@ -118,10 +121,14 @@ def backup(
     now: datetime | None = None,
 ) -> Path:
     """Copy the database into the backup folder and prune old copies."""
+    if keep < 1:
+        raise BackupError(
+            f"keep must be at least 1, not {keep}; the new backup is kept"
+        )
     source = sqlite_path(target)
     if not source.exists():
         raise BackupError(f"{source} does not exist; nothing to back up")
-    folder = folder or backup_dir()
+    folder = folder or default_folder(source)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     dest = folder / f"{source.stem}-{stamp}-{reason}.sqlite"
     try:
@@ -131,6 +138,17 @@ def backup(
     log.info("backed up %s to %s (%s)", source, dest, reason)
     prune(folder, source.stem, keep)
     return dest
+
+
+def default_folder(database: Path) -> Path:
+    """Return where backups of a database go when no folder is given.
+
+    The shop in the user data folder keeps its backups in the data folder's
+    ``backups``; a database elsewhere keeps them in ``backups`` beside it.
+    """
+    if database.resolve().parent == db.default_db_path().resolve().parent:
+        return backup_dir()
+    return database.resolve().parent / "backups"
 
 
 def prune(folder: Path, stem: str, keep: int) -> list[Path]:
@@ -148,6 +166,8 @@ def prune(folder: Path, stem: str, keep: int) -> list[Path]:
 
 def describe(path: Path) -> BackupInfo:
     """Read a backup's date, size and shop name without changing it."""
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist; choose a backup file")
     match = _NAME.match(path.name)
     taken = (
         datetime.strptime(match.group("stamp"), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
@@ -180,8 +200,9 @@ def list_backups(
     target: str | Path | Engine, folder: Path | None = None
 ) -> list[BackupInfo]:
     """Return the backups of one database, newest first."""
-    stem = sqlite_path(target).stem
-    folder = folder or backup_dir()
+    source = sqlite_path(target)
+    stem = source.stem
+    folder = folder or default_folder(source)
     files = [p for p in folder.glob(f"{stem}-*.sqlite") if _NAME.match(p.name)]
     return sorted((describe(p) for p in files), key=lambda b: b.taken_at, reverse=True)
 
@@ -202,10 +223,11 @@ def backup_if_due(
 ) -> Path | None:
     """Take the daily backup when the newest one is older than ``every``."""
     now = now or datetime.now(UTC)
-    stem = sqlite_path(target).stem
+    source = sqlite_path(target)
+    stem = source.stem
     stamps = [
         datetime.strptime(m.group("stamp"), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
-        for p in (folder or backup_dir()).glob(f"{stem}-*.sqlite")
+        for p in (folder or default_folder(source)).glob(f"{stem}-*.sqlite")
         if (m := _NAME.match(p.name))
     ]
     # The file names carry the time, so no backup needs opening here.
@@ -227,10 +249,13 @@ def restore(
     file). The caller must have closed every connection to the database.
     """
     dest = sqlite_path(target)
+    if not backup_file.is_file():
+        raise BackupError(f"{backup_file} does not exist; choose a backup file")
     problems = integrity_errors(backup_file, full=True)
     if problems:
         raise BackupError(
-            f"backup {backup_file} is damaged ({problems[0]}); choose an older backup"
+            f"{backup_file} is not a readable Backroom backup ({problems[0]}); "
+            "choose another backup file"
         )
     info = describe(backup_file)
     if info.shop_name is None:
@@ -240,9 +265,8 @@ def restore(
         if integrity_errors(dest):
             # A damaged file cannot go through the backup API; keep its bytes.
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            safety = (
-                (folder or backup_dir()) / "damaged" / f"{dest.stem}-{stamp}.sqlite"
-            )
+            aside = folder or default_folder(dest)
+            safety = aside / "damaged" / f"{dest.stem}-{stamp}.sqlite"
             safety.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(dest, safety)
         else:

@@ -8,6 +8,8 @@ writes, because the ledger must survive a power cut after a commit returns.
 from __future__ import annotations
 
 import logging
+import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -88,33 +90,46 @@ def _alembic_config(engine: Engine) -> Any:
     return config
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?(\w+)?['\"]?", re.M)
+
+
+@cache
+def _revisions() -> dict[str, str | None]:
+    """Return revision -> down revision, read from the migration files.
+
+    Reading the files directly keeps Alembic (and Mako) out of a normal
+    start-up; Alembic is imported only when a migration has to run.
+    """
+    found: dict[str, str | None] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        values = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        if values.get("revision"):
+            down = values.get("down_revision")
+            found[values["revision"]] = down if down and down != "None" else None
+    return found
+
+
 def head_revision() -> str:
     """Return the newest migration revision this Backroom knows."""
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(_alembic_config(make_engine("sqlite://")))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    revisions = _revisions()
+    parents = {down for down in revisions.values() if down}
+    heads = [rev for rev in revisions if rev not in parents]
+    if len(heads) != 1:
+        raise SchemaError(f"the migrations have {len(heads)} heads: {heads}")
+    return heads[0]
 
 
 def current_revision(engine: Engine) -> str | None:
     """Return the revision the database is at, or None for an empty database."""
-    from alembic.runtime.migration import MigrationContext
-
+    if not inspect(engine).has_table("alembic_version"):
+        return None
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(value) if value is not None else None
 
 
 def _known_revision(revision: str) -> bool:
-    from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
-
-    script = ScriptDirectory.from_config(_alembic_config(make_engine("sqlite://")))
-    try:
-        return script.get_revision(revision) is not None
-    except CommandError:
-        return False
+    return revision in _revisions()
 
 
 def written_by(engine: Engine) -> str | None:

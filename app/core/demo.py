@@ -105,6 +105,27 @@ def _next(state: _State, series: str, start: int) -> str:
     return str(value)
 
 
+def _seller(engine: Engine) -> None:
+    """Give the demo the seller details that invoices must print."""
+    from app.core.accounting.settings import SellerDetails, save_seller
+
+    with UnitOfWork(engine) as uow:
+        save_seller(
+            uow,
+            SellerDetails(
+                name="Hollow Oak Homeware Ltd",
+                line1="Unit 4, Holbeck Mill",
+                city="Leeds",
+                postcode="LS11 5QN",
+                country="GB",
+                email="hello@hollowoak.example",
+                tax_number="GB 123 4567 89",
+                company_number="01234567",
+            ),
+        )
+        uow.commit()
+
+
 def _setup(engine: Engine, state: _State) -> None:
     with UnitOfWork(engine) as uow:
         users = [
@@ -117,6 +138,7 @@ def _setup(engine: Engine, state: _State) -> None:
             uow,
             main.id,
             name="Leeds unit 4",
+            line1="Unit 4, Holbeck Mill",
             city="Leeds",
             postcode="LS11 5QN",
             latitude=Decimal("53.7760"),
@@ -128,6 +150,7 @@ def _setup(engine: Engine, state: _State) -> None:
             "BRS",
             "Bristol overflow",
             "GB",
+            line1="9 Feeder Road",
             city="Bristol",
             postcode="BS2 0QS",
             latitude=Decimal("51.4590"),
@@ -604,6 +627,7 @@ def build_demo(
         ),
     )
     _setup(engine, state)
+    _seller(engine)
     start = today - timedelta(days=DAYS)
     report("Adding the catalogue and opening stock", 0.05)
     _catalogue(engine, state, zone_day(start - timedelta(days=1), time(9, 0)))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 
 from app.core import db, ledger
 from app.core.audit import record
@@ -162,7 +162,24 @@ def import_tax_rates(
     if replace:
         for country in {r.country for r in rates}:
             session.execute(delete(TaxRule).where(TaxRule.country == country))
+    session.flush()
+    seen = {_rule_key(rule) for rule in session.scalars(select(TaxRule))}
+    added = 0
     for rate in rates:
+        key = (
+            rate.country,
+            rate.region,
+            rate.postcode,
+            rate.city,
+            rate.rate.normalize(),
+            rate.name,
+            rate.priority,
+            rate.tax_class,
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        added += 1
         session.add(
             TaxRule(
                 country=rate.country,
@@ -180,5 +197,19 @@ def import_tax_rates(
         )
     session.flush()
     session.info.pop("tax_rates", None)
-    record(uow, "tax.import", "tax_rule", None, detail={"rules": len(rates)})
-    return len(rates)
+    record(uow, "tax.import", "tax_rule", None, detail={"rules": added})
+    return added
+
+
+def _rule_key(rule: TaxRule) -> tuple[object, ...]:
+    """Return what makes two tax rules the same rule; imports skip repeats."""
+    return (
+        rule.country,
+        rule.region,
+        rule.postcode,
+        rule.city,
+        rule.rate.normalize(),
+        rule.name,
+        rule.priority,
+        rule.tax_class,
+    )

@@ -82,7 +82,13 @@ def _read_source(path_or_text: str | Path) -> tuple[str, str]:
     if isinstance(path_or_text, str) and "\n" in path_or_text:
         return "<text>", path_or_text
     path = Path(path_or_text)
-    return str(path), path.read_text(encoding="utf-8-sig")
+    try:
+        return str(path), path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = TableProblem(
+            str(path), 1, "", "", f"cannot be read as a UTF-8 CSV file ({exc})"
+        )
+        raise TaxTableError([problem]) from exc
 
 
 def _any_or(cell: str) -> str | None:
@@ -149,12 +155,12 @@ class _RowReader:
             value = Decimal(cell.strip())
         except InvalidOperation:
             value = Decimal("NaN")
-        if not value.is_finite() or value < 0:
+        if not value.is_finite() or value < 0 or value > 100:
             self.problem(
                 4,
                 cell,
-                f"rate {cell!r} is not a number of 0 or more; "
-                "write the percentage like 20.0000",
+                f"rate {cell!r} is not a percentage from 0 to 100; "
+                "write it like 20.0000",
             )
             return Decimal(0)
         return value

@@ -288,3 +288,16 @@ def test_user_with_pin_needs_it(qtbot: QtBot, demo_engine: Engine) -> None:
     assert picker.choose("Priya", "2468")
     assert picker.chosen is not None
     assert picker.chosen.name == "Priya"
+
+
+def test_every_page_opens_on_real_history(qtbot: QtBot, imported) -> None:  # type: ignore[no-untyped-def]
+    window = open_window(qtbot, imported.engine)
+    for index in range(len(window.pages)):
+        window.show_page(index)
+        settle(qtbot, window)
+    orders = window.page("orders")
+    assert isinstance(orders, OrdersPage)
+    assert orders.model.total == 25_897
+    customers = window.page("customers")
+    assert isinstance(customers, CustomersPage)
+    assert customers.model.total > 4_372

@@ -66,7 +66,7 @@ def warehouse_address(session: Session, warehouse: Warehouse) -> Address:
     return Address(
         name=shop.name,
         company=warehouse.name if warehouse.name != shop.name else "",
-        line1=warehouse.line1 or warehouse.name,
+        line1=warehouse.line1,
         city=warehouse.city,
         region=warehouse.region or "",
         postcode=warehouse.postcode or "",

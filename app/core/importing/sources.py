@@ -186,7 +186,15 @@ class _CsvSource(TableSource):
             ) from exc
         self.delimiter = _sniff_delimiter(sample)
 
-        first = next(csv.reader(io.StringIO(sample), delimiter=self.delimiter), None)
+        try:
+            first = next(
+                csv.reader(io.StringIO(sample), delimiter=self.delimiter), None
+            )
+        except csv.Error as exc:
+            raise UnreadableFileError(
+                f"{path}: the start of the file is not valid CSV ({exc}). "
+                "Check that it is a CSV export and not another kind of file."
+            ) from exc
         if not first:
             raise UnreadableFileError(
                 f"{path}: the file is empty or its first row is blank. "
@@ -340,6 +348,13 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+#: The largest quantity a row may carry; larger ones are typing errors and
+#: would not fit the database's 64-bit integers once multiplied by a price.
+MAX_QUANTITY = 1_000_000_000
+#: The largest amount in major units a cell may carry, for the same reason.
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 class DecimalReader:
     """Parse plain decimal text such as prices into exact values.
 
@@ -374,6 +389,8 @@ class DecimalReader:
         if len(fraction) > self.max_places:
             return f"has more than {self.max_places} decimal places"
         value = Decimal(stripped)
+        if abs(value) >= MAX_AMOUNT:
+            return f"is larger than {MAX_AMOUNT:,.0f}; check the number"
         return value, int(value.scaleb(self.max_places))
 
 
@@ -395,6 +412,9 @@ class IntegerReader:
             cached = self._parse_uncached(text)
             self._cache[text] = cached
         if cached is None:
+            whole, _, fraction = text.strip().lstrip("+-").partition(".")
+            if whole.isascii() and whole.isdigit() and not fraction.strip("0"):
+                raise CellValueError(f"is larger than {MAX_QUANTITY:,}")
             raise CellValueError("is not a whole number")
         return cached
 
@@ -408,6 +428,8 @@ class IntegerReader:
         if point and fraction.strip("0"):
             return None
         value = int(whole)
+        if value > MAX_QUANTITY:
+            return None
         return -value if stripped.startswith("-") else value
 
 

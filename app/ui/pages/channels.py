@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -42,10 +43,8 @@ from app.core.channels import queue as outbox_queue
 from app.core.channels import status as sync_status
 from app.core.exceptions import ValidationError
 from app.core.uow import UnitOfWork
-from app.sync.engine import SyncEngine
 from app.sync.errors import SyncError
 from app.sync.secrets import FIELDS, SecretStore
-from app.sync.worker import SyncWorker
 from app.ui.context import AppContext
 from app.ui.ops import TaskControl
 from app.ui.pages.base import Page
@@ -55,6 +54,11 @@ from app.ui.widgets import DetailTable, heading
 log = logging.getLogger(__name__)
 
 KIND_LABELS = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
+
+
+if TYPE_CHECKING:
+    from app.sync.engine import SyncEngine
+    from app.sync.worker import SyncWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +252,7 @@ class ChannelsPage(Page):
         super().__init__(ctx, parent)
         self.secrets = secrets if secrets is not None else SecretStore()
         self._engine_factory = engine_factory or (
-            lambda store: SyncEngine(ctx.engine, secrets=store)
+            lambda store: _sync_engine(ctx, store)
         )
         self.rows: list[sync_status.ChannelStatus] = []
         self.detail: ChannelDetail | None = None
@@ -612,6 +616,8 @@ class ChannelsPage(Page):
                 + " (select it and press Test connection) before syncing it."
             )
         engine = self._engine_factory(self.secrets)
+        from app.sync.worker import SyncWorker  # loaded when sync starts
+
         self.worker = SyncWorker(
             engine,
             on_step=self._signals.stepped.emit,
@@ -649,3 +655,11 @@ class ChannelsPage(Page):
 
     def _worker_failed(self, exc: object) -> None:
         self.message.setText(f"Background sync failed: {exc}")
+
+
+def _sync_engine(ctx: AppContext, store: SecretStore) -> SyncEngine:
+    # The sync engine pulls in requests and the channel clients, which the
+    # window does not need until a channel is used.
+    from app.sync.engine import SyncEngine
+
+    return SyncEngine(ctx.engine, secrets=store)

@@ -99,7 +99,7 @@ class CloseChecklistWidget(QWidget):
         self.run_button = QPushButton("Run checklist")
         self.run_button.clicked.connect(self.run)
         self.close_button = QPushButton("Close month")
-        self.close_button.clicked.connect(self.close_selected)
+        self.close_button.clicked.connect(lambda: self.close_selected())
         self.force_button = QPushButton("Close with a reason…")
         self.force_button.clicked.connect(self.force_close)
         for button in (self.close_button, self.force_button):

@@ -4,6 +4,7 @@ a 30-day revenue chart and the state of each channel's queue."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 from babel.numbers import get_currency_symbol
 from PySide6.QtCharts import (
@@ -29,8 +30,12 @@ from PySide6.QtWidgets import (
 from app.core.changes import Changes
 from app.core.money import from_minor
 from app.core.queries.dashboard import ChannelSync, Dashboard, dashboard
+from app.core.returns import ReturnFigures, return_figures
 from app.ui.pages.base import Page
 from app.ui.widgets import Card, DetailTable, heading
+
+#: The returns panel covers RMAs authorized in this many days up to now.
+RETURNS_DAYS = 90
 
 #: A channel whose queue was not emptied for this long reads as offline.
 OFFLINE_AFTER = timedelta(minutes=15)
@@ -76,6 +81,20 @@ class DashboardPage(Page):
         self.sync_layout = QVBoxLayout(self.sync_box)
         self.sync_layout.setContentsMargins(14, 10, 14, 10)
 
+        self.returns_box = QFrame()
+        self.returns_box.setObjectName("panel")
+        self.returns_layout = QGridLayout(self.returns_box)
+        self.returns_layout.setContentsMargins(14, 10, 14, 10)
+        self.returns_layout.setVerticalSpacing(2)
+        self.returns: ReturnFigures | None = None
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.setSpacing(6)
+        side_layout.addWidget(self.sync_box, 1)
+        side_layout.addWidget(heading(f"Returns, last {RETURNS_DAYS} days"))
+        side_layout.addWidget(self.returns_box)
+
         self.exceptions = DetailTable(["Issue", "Record", "What to do"], stretch=2)
         self.exceptions.itemDoubleClicked.connect(self._open_exception)
         self.low_stock = DetailTable(
@@ -89,7 +108,7 @@ class DashboardPage(Page):
         grid.addWidget(heading("Revenue, last 30 days"), 0, 0)
         grid.addWidget(heading("Channel sync"), 0, 1)
         grid.addWidget(self.chart_view, 1, 0)
-        grid.addWidget(self.sync_box, 1, 1)
+        grid.addWidget(side, 1, 1)
         grid.addWidget(heading("Exception queue"), 2, 0)
         self.low_heading = heading("Low stock")
         grid.addWidget(self.low_heading, 2, 1)
@@ -111,6 +130,12 @@ class DashboardPage(Page):
 
     def refresh(self) -> None:
         self.ctx.ops.read(dashboard, self.show_data, label="Loading the dashboard")
+        since = datetime.now(UTC) - timedelta(days=RETURNS_DAYS)
+        self.ctx.ops.read(
+            lambda s: return_figures(s, date_from=since),
+            self.show_returns,
+            label="Loading return figures",
+        )
 
     def on_changes(self, changes: Changes, visible: bool) -> None:
         # Every write can move sales, stock or the queue, so any change counts.
@@ -143,6 +168,58 @@ class DashboardPage(Page):
         self._fill_low_stock(data)
         self._fill_sync(data.sync)
         self._draw_chart(data)
+
+    def duration(self, span: timedelta | None) -> str:
+        """Show a processing time in days, or hours when under a day."""
+        if span is None:
+            return "–"
+        seconds = Decimal(int(span.total_seconds()))
+        if seconds < 86400:
+            return f"{self.ctx.fmt.number(round(seconds / 3600, 1))} h"
+        return f"{self.ctx.fmt.number(round(seconds / 86400, 1))} days"
+
+    def show_returns(self, figures: ReturnFigures) -> None:
+        self.returns = figures
+        grid = self.returns_layout
+        while grid.count():
+            item = grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+
+        timing = figures.processing
+        fmt = self.ctx.fmt
+        if timing.returns:
+            text = (
+                f"Authorization to refund: median "
+                f"<b>{self.duration(timing.median)}</b>, 90% within "
+                f"<b>{self.duration(timing.p90)}</b> "
+                f"({fmt.number(timing.returns)} refunded)"
+            )
+        else:
+            text = "No return was refunded in this time."
+        summary = QLabel(text)
+        summary.setWordWrap(True)
+        grid.addWidget(summary, 0, 0, 1, 3)
+
+        if not figures.reasons:
+            grid.addWidget(QLabel("No returns authorized."), 1, 0, 1, 3)
+            return
+
+        for column, title in enumerate(("Reason", "Returns", "Units")):
+            label = QLabel(title)
+            label.setObjectName("hint")
+            if column:
+                label.setAlignment(Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(label, 1, column)
+        top = sorted(figures.reasons, key=lambda r: (-r.returns, -r.units, r.reason))
+        for row, reason in enumerate(top[:5], start=2):
+            grid.addWidget(QLabel(reason.reason.replace("_", " ").capitalize()), row, 0)
+            for column, value in ((1, reason.returns), (2, reason.units)):
+                label = QLabel(fmt.number(value))
+                label.setAlignment(Qt.AlignmentFlag.AlignRight)
+                grid.addWidget(label, row, column)
+        grid.setColumnStretch(0, 1)
 
     def _fill_exceptions(self, data: Dashboard) -> None:
         if not data.exceptions:

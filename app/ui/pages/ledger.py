@@ -25,6 +25,7 @@ from app.core.queries.ledger import (
 )
 from app.core.reports import AccountBalance, balances
 from app.ui.pages.base import Page
+from app.ui.pages.close import CloseChecklistWidget, ExportLedgerDialog
 from app.ui.pages.ledger_reports import PeriodsTab, ReportsTab
 from app.ui.tablemodel import RIGHT, Column, LazyTableModel
 from app.ui.widgets import (
@@ -118,10 +119,16 @@ class LedgerPage(Page):
 
         self.reports = ReportsTab(ctx)
         self.periods = PeriodsTab(ctx)
+        self.close_tab = CloseChecklistWidget(ctx)
+        self.close_tab.month_closed.connect(lambda _y, _m: self._month_closed())
         self.tabs = QTabWidget()
         self.tabs.addTab(splitter, "Journal")
         self.tabs.addTab(self.reports, "Reports")
         self.tabs.addTab(self.periods, "Periods")
+        self.tabs.addTab(self.close_tab, "Close")
+        export = QPushButton("Export ledger…")
+        export.clicked.connect(self.open_export)
+        self.tabs.setCornerWidget(export)
         self.tabs.currentChanged.connect(lambda _i: self._tab_shown())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 16)
@@ -141,6 +148,18 @@ class LedgerPage(Page):
             self.reports.refresh()
         elif widget is self.periods and (force or not self.periods.loaded):
             self.periods.refresh()
+
+    def _month_closed(self) -> None:
+        self.periods.loaded = False
+        if self.tabs.currentWidget() is self.periods:
+            self.periods.refresh()
+
+    def open_export(self) -> ExportLedgerDialog:
+        """Open the export dialog, which runs the export itself."""
+        dialog = ExportLedgerDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def on_changes(self, changes: Changes, visible: bool) -> None:
         self.reports.loaded = self.periods.loaded = False

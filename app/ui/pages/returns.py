@@ -79,34 +79,36 @@ def parse_grades(text: str, units: int) -> list[tuple[str, int]]:
     compact = text.replace(" ", "").lower()
     parts = _GRADE_PART.findall(compact)
     if not parts or "".join(c + k for c, k in parts) != compact:
-        raise GradeError(f"{text!r} is not a grade; type {GRADE_HELP}")
+        raise GradeError(f"Invalid grade {text!r}. Type {GRADE_HELP}.")
     found: list[tuple[str, int]] = []
     left = units
     for count, key in parts:
         condition = GRADE_KEYS.get(key)
         if condition is None:
-            raise GradeError(f"{key!r} is not a grade key; type {GRADE_HELP}")
+            raise GradeError(f"Invalid grade key {key!r}. Type {GRADE_HELP}.")
         quantity = int(count) if count else left
         if quantity <= 0 or quantity > left:
             raise GradeError(
-                f"{text!r} grades more units than the {units} received; "
-                "enter counts that add up"
+                f"{text!r} grades more units than the {units} received. "
+                "Enter counts that add up to it."
             )
         found.append((condition, quantity))
         left -= quantity
     if left:
         raise GradeError(
-            f"{text!r} grades {units - left} of {units} units; grade every unit"
+            f"{text!r} grades {units - left} of {units} units. Grade every unit."
         )
     return found
 
 
 def evidence_text(evidence: dict[str, Any]) -> str:
-    """Show a signal's evidence as one line: ``expected g 600; parcel g 150``."""
+    """Show a signal's evidence as one line: ``expected 600 g; parcel 150 g``."""
     parts = []
     for key, value in evidence.items():
         name = key.replace("_", " ")
-        if isinstance(value, list):
+        if key.endswith("_g") and isinstance(value, int):
+            parts.append(f"{name[:-2]} {value} g")
+        elif isinstance(value, list):
             shown = ", ".join(
                 " ".join(f"{k}={v}" for k, v in item.items())
                 if isinstance(item, dict)
@@ -122,7 +124,7 @@ def evidence_text(evidence: dict[str, Any]) -> str:
 
 @dataclass(slots=True)
 class ReceiptOutcome:
-    """What one Enter at the receiving bench recorded."""
+    """The receipt and inspection that one Enter at the receiving bench recorded."""
 
     received: StepResult
     inspected: StepResult | None
@@ -164,7 +166,7 @@ def serial_skus(session: Session, skus: list[str]) -> set[str]:
 
 
 class ScanField(QLineEdit):
-    """The bench's input line; Escape emits ``escaped``."""
+    """The bench's input line, which emits ``escaped`` on the Escape key."""
 
     escaped = Signal()
 
@@ -491,11 +493,10 @@ class ReturnsPage(Page):
                 "Order",
                 "Customer",
                 "Authorized",
-                "Units",
                 "Refunded",
                 "Signals",
             ],
-            right=(5, 6, 7),
+            right=(5, 6),
             stretch=3,
         )
         self.table.itemSelectionChanged.connect(self._chosen)
@@ -515,12 +516,12 @@ class ReturnsPage(Page):
         self.facts.setObjectName("hint")
         self.facts.setWordWrap(True)
         self.line_table = DetailTable(
-            ["Line", "SKU", "Reason", "Claimed", "Received", "Accepted", "Refunded"],
-            right=(0, 3, 4, 5, 6),
-            stretch=2,
+            ["#", "SKU", "Reason", "Claimed", "In", "Accepted"],
+            right=(0, 3, 4, 5),
+            stretch=1,
         )
         self.inspection_table = DetailTable(
-            ["Line", "Condition", "Units", "Serials", "Note"], right=(0, 2), stretch=3
+            ["#", "Condition", "Units", "Serials", "Note"], right=(0, 2), stretch=3
         )
         self.refund_table = DetailTable(
             ["Status", "Total", "Requested", "Issued", "Paid", "Note"],
@@ -560,7 +561,7 @@ class ReturnsPage(Page):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.list_stack)
         splitter.addWidget(detail)
-        splitter.setSizes([560, 520])
+        splitter.setSizes([640, 440])
 
         self.receive_panel = ReceivePanel(ctx)
 
@@ -617,8 +618,7 @@ class ReturnsPage(Page):
                     r.status,
                     r.order_external_id,
                     r.customer_name,
-                    fmt.date(fmt.local_date(r.authorized_at)),
-                    fmt.number(r.units),
+                    fmt.short_date(fmt.local_date(r.authorized_at)),
                     fmt.money(r.refunded, r.currency) if r.refunded else "",
                     fmt.number(r.open_signals) if r.open_signals else "",
                 ]
@@ -697,7 +697,6 @@ class ReturnsPage(Page):
                     str(ln.quantity),
                     str(ln.received),
                     str(ln.accepted),
-                    str(ln.refunded),
                 ]
                 for ln in detail.lines
             ]
