@@ -259,7 +259,9 @@ def restore(
         )
     info = describe(backup_file)
     if info.shop_name is None:
-        raise BackupError(f"{backup_file} holds no Backroom shop; choose another file")
+        raise BackupError(
+            f"{backup_file} contains no Backroom shop; choose another file"
+        )
     safety = None
     if dest.exists():
         if integrity_errors(dest):

@@ -236,7 +236,7 @@ def check_closed_periods(session: Session) -> list[Violation]:
 
 
 def check_outbox(session: Session) -> list[Violation]:
-    """The newest queued figure per channel and SKU equals today's figure."""
+    """Compare the newest queued figure per channel and SKU with today's figure."""
     found = []
     channels = session.scalars(select(Channel).where(Channel.connected.is_(True))).all()
     for channel in channels:

@@ -110,7 +110,7 @@ def _revisions() -> dict[str, str | None]:
 
 
 def head_revision() -> str:
-    """Return the newest migration revision this Backroom knows."""
+    """Return the newest migration revision among this Backroom's migration files."""
     revisions = _revisions()
     parents = {down for down in revisions.values() if down}
     heads = [rev for rev in revisions if rev not in parents]

@@ -111,3 +111,14 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     for i in order[:left]:
         shares[i] += 1
     return [sign * s for s in shares]
+
+
+def cumulative_share(total: int, units: int, of_units: int) -> int:
+    """Return the part of ``total`` that ``units`` of ``of_units`` carry, half-up.
+
+    Shares taken on cumulative units (first 1 unit, then 2, ...) and
+    differenced never go negative and always add up to ``total``.
+    """
+    if of_units <= 0 or units >= of_units:
+        return total
+    return round_half_up(Decimal(total) * units / of_units)

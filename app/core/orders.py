@@ -48,10 +48,10 @@ from app.core.models import (
 )
 from app.core.money import (
     convert,
+    cumulative_share,
     currency_exponent,
     line_total,
     parse_price,
-    round_half_up,
     to_minor,
 )
 from app.core.order_input import (
@@ -746,7 +746,7 @@ def update_order(
     """Change line quantities (by line number) or the address before shipment.
 
     The old posting is reversed and its invoice credited, then the order is
-    priced, reserved, posted and invoiced again as it now stands.
+    priced, reserved, posted and invoiced again with the new figures.
     """
     session = uow.session
     order = get_order(session, order_id)
@@ -866,11 +866,9 @@ def _kept_channel_figures(
         new = quantities.get(line.line_no, line.quantity)
         old = line.quantity or 1
         if not has_codes:
-            discounts[line.id] = round_half_up(
-                Decimal(line.discount_amount) * new / old
-            )
+            discounts[line.id] = cumulative_share(line.discount_amount, new, old)
         line_taxes[line.id] = tuple(
-            ChannelTax(t.name, t.rate, round_half_up(Decimal(t.amount) * new / old))
+            ChannelTax(t.name, t.rate, cumulative_share(t.amount, new, old))
             for t in rows
             if t.order_line_id == line.id
         )

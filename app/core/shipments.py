@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from app.core.models import (
     Shipment,
     ShipmentLine,
 )
-from app.core.money import round_half_up
+from app.core.money import cumulative_share
 from app.core.orders import get_order
 from app.core.outbox import queue_message
 from app.core.shop import local_date, shop_zone
@@ -57,9 +56,7 @@ def _share(total: int, done: int, shipped_after: int, quantity: int) -> int:
     shipment's units alone, so the parts never go negative and the last
     shipment takes exactly what is left.
     """
-    if shipped_after >= quantity:
-        return total - done
-    return round_half_up(Decimal(total) * shipped_after / quantity) - done
+    return cumulative_share(total, shipped_after, quantity) - done
 
 
 def _line_warehouse(order: SalesOrder, line: OrderLine) -> int | None:

@@ -32,7 +32,7 @@ class Shop(Base):
 
 
 class TaxRegistration(Base):
-    """Where the shop is registered to charge tax: home, EU OSS, a US state."""
+    """A registration to charge tax: home country, EU OSS, a US state."""
 
     __tablename__ = "tax_registration"
     __table_args__ = (UniqueConstraint("kind", "country", "region"),)
@@ -80,7 +80,7 @@ class User(Base):
 
 
 class AuditEvent(Base):
-    """Who did what and when, for every state change a person makes."""
+    """A record of who changed what and when, for every change a person makes."""
 
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)

@@ -22,15 +22,8 @@ from sqlalchemy.orm import Session
 from app.core.ledger import Posting
 from app.core.models import OrderLine, SalesOrder, TaxLine
 from app.core.models.returns import ReturnRefund, ReturnRefundLine
-from app.core.money import round_half_up
+from app.core.money import cumulative_share
 from app.core.returns.states import POSTED_REFUNDS
-
-
-def cumulative_share(total: int, units: int, of_units: int) -> int:
-    """Return the part of ``total`` that ``units`` of ``of_units`` carry, half-up."""
-    if of_units <= 0 or units >= of_units:
-        return total
-    return round_half_up(Decimal(total) * units / of_units)
 
 
 def increment(total: int, before: int, after: int, of_units: int) -> int:

@@ -31,9 +31,9 @@ from app.core.models import (
     Variant,
 )
 from app.core.models.returns import ReturnAuthorization, ReturnLine, ReturnRefund
+from app.core.money import cumulative_share
 from app.core.orders import get_order
 from app.core.returns import fraud
-from app.core.returns.amounts import cumulative_share
 from app.core.returns.settings import load_settings, window_days
 from app.core.returns.states import REASONS, move_to
 from app.core.uow import UnitOfWork

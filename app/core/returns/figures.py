@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.core.models import Customer, OrderLine
 from app.core.models.returns import ReturnAuthorization, ReturnLine, ReturnRefund
-from app.core.returns.amounts import cumulative_share
+from app.core.money import cumulative_share
 from app.core.returns.states import POSTED_REFUNDS
 
 

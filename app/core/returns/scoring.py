@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 from app.core.catalog import sku_key
 from app.core.models import OrderLine, SalesOrder
 from app.core.models.returns import ReturnAuthorization, ReturnLine
+from app.core.money import cumulative_share
 from app.core.returns import fraud
-from app.core.returns.amounts import cumulative_share
 from app.core.returns.settings import ReturnSettings, load_settings
 from app.core.uow import UnitOfWork
 
