@@ -27,7 +27,7 @@ from app.core.importing.products import FORMATS, import_products
 from app.core.importing.progress import CancelToken, TextProgressBar
 from app.core.importing.stock import import_stock
 from app.core.money import format_minor
-from app.core.shop import shop_zone
+from app.core.shop import get_shop, shop_zone
 from app.core.uow import UnitOfWork
 
 # The terminal shows this many problems, and --json output lists them all.
@@ -352,8 +352,8 @@ def cmd_stock(args: argparse.Namespace) -> int:
             at = datetime.combine(args.date, time(12), tzinfo=zone).astimezone(UTC)
         result = import_stock(uow, args.file, at=at, skip_invalid=args.skip_invalid)
         if result.status == "imported":
+            currency = get_shop(uow.session).currency
             uow.commit()
-            currency = uow.session.info["shop"].currency
     if args.json:
         emit_json(result.to_json())
     elif result.status == "rejected":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -40,6 +41,20 @@ class VariantInput:
 
 def find_variant(session: Session, sku: str) -> Variant | None:
     return session.scalar(select(Variant).where(Variant.sku_key == sku_key(sku)))
+
+
+def find_variants(session: Session, skus: Iterable[str]) -> dict[str, Variant]:
+    """Return the variants of many SKUs in one query, keyed by the SKU given."""
+    keys = {sku: sku_key(sku) for sku in skus}
+    if not keys:
+        return {}
+    found = {
+        variant.sku_key: variant
+        for variant in session.scalars(
+            select(Variant).where(Variant.sku_key.in_(set(keys.values())))
+        )
+    }
+    return {sku: found[key] for sku, key in keys.items() if key in found}
 
 
 def get_variant(session: Session, sku: str) -> Variant:

@@ -9,11 +9,12 @@ and the inventory account always equals the value left in the cost layers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.core import ledger
@@ -34,30 +35,76 @@ from app.core.models import (
 )
 from app.core.money import round_half_up
 from app.core.outbox import queue_stock
+from app.core.reference import transaction_scope
 from app.core.uow import UnitOfWork
 
 RECEIPT_CREDIT = {"purchase": "2000", "opening": "3100"}
 ADJUSTMENT_REASONS = ("damaged", "lost", "found", "write_off", "correction", "count")
 
 
+def _held(uow: UnitOfWork) -> dict[tuple[int, int], StockLevel]:
+    """Return the stock levels this transaction has locked, by SKU and warehouse.
+
+    The rows stay locked until the transaction ends, so a second look at the
+    same level needs no query; a new transaction starts an empty map.
+    """
+    rows: dict[tuple[int, int], StockLevel] = transaction_scope(uow.session).setdefault(
+        "locked_levels", {}
+    )
+    return rows
+
+
+def _attached(row: StockLevel) -> bool:
+    """Return False for a row a rolled-back savepoint or a delete let go of."""
+    state = inspect(row)
+    return bool(state.persistent or state.pending)
+
+
+def lock_levels(
+    uow: UnitOfWork, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], StockLevel]:
+    """Lock the stock levels of (variant id, warehouse id) pairs in one query.
+
+    Missing levels are created at zero. Rows are locked in key order so two
+    transactions locking overlapping sets cannot deadlock.
+    """
+    session = uow.session
+    held = _held(uow)
+    wanted = sorted(set(pairs))
+    missing = [pair for pair in wanted if pair not in held or not _attached(held[pair])]
+    if missing:
+        for row in session.scalars(
+            uow.locked(
+                select(StockLevel)
+                .where(
+                    tuple_(StockLevel.variant_id, StockLevel.warehouse_id).in_(missing)
+                )
+                .order_by(StockLevel.variant_id, StockLevel.warehouse_id)
+            )
+        ):
+            held[(row.variant_id, row.warehouse_id)] = row
+        created = False
+        for variant_id, warehouse_id in missing:
+            found = held.get((variant_id, warehouse_id))
+            if found is None or not _attached(found):
+                row = StockLevel(
+                    variant_id=variant_id,
+                    warehouse_id=warehouse_id,
+                    on_hand=0,
+                    reserved=0,
+                )
+                session.add(row)
+                held[(variant_id, warehouse_id)] = row
+                created = True
+        if created:
+            session.flush()
+    return {pair: held[pair] for pair in wanted}
+
+
 def level(uow: UnitOfWork, variant_id: int, warehouse_id: int) -> StockLevel:
     """Return the stock level row, locked for this transaction, creating it."""
-    session = uow.session
-    row = session.scalar(
-        uow.locked(
-            select(StockLevel).where(
-                StockLevel.variant_id == variant_id,
-                StockLevel.warehouse_id == warehouse_id,
-            )
-        )
-    )
-    if row is None:
-        row = StockLevel(
-            variant_id=variant_id, warehouse_id=warehouse_id, on_hand=0, reserved=0
-        )
-        session.add(row)
-        session.flush()
-    return row
+    pair = (variant_id, warehouse_id)
+    return lock_levels(uow, [pair])[pair]
 
 
 def _check_quantity(quantity: int, field: str = "quantity") -> None:

@@ -9,10 +9,11 @@ edited: :func:`reverse` writes the mirror entry instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import MappingProxyType
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from app.core.exceptions import (
     ValidationError,
 )
 from app.core.models import Account, JournalEntry, JournalLine, Period
+from app.core.reference import cached, forget
 from app.core.shop import get_shop, local_date, shop_zone
 from app.core.uow import UnitOfWork
 
@@ -80,24 +82,26 @@ class Posting:
     fx_amount: int | None = None
 
 
-def account_ids(session: Session) -> dict[str, int]:
-    """Return account code -> id, cached on the session."""
-    cached = session.info.get("account_ids")
-    if cached is None:
-        cached = dict(session.execute(select(Account.code, Account.id)).all())
-        session.info["account_ids"] = cached
-    return cached
+def account_ids(session: Session) -> Mapping[str, int]:
+    """Return account code -> id."""
+    return cached(session, "account_ids", _load_account_ids)
 
 
-def _closed_months(session: Session) -> set[tuple[int, int]]:
-    cached = session.info.get("closed_months")
-    if cached is None:
-        rows = session.execute(
-            select(Period.year, Period.month).where(Period.status == "closed")
-        )
-        cached = {(y, m) for y, m in rows}
-        session.info["closed_months"] = cached
-    return cached
+def _load_account_ids(session: Session) -> Mapping[str, int]:
+    return MappingProxyType(
+        dict(session.execute(select(Account.code, Account.id)).all())
+    )
+
+
+def _closed_months(session: Session) -> frozenset[tuple[int, int]]:
+    return cached(session, "closed_months", _load_closed_months)
+
+
+def _load_closed_months(session: Session) -> frozenset[tuple[int, int]]:
+    rows = session.execute(
+        select(Period.year, Period.month).where(Period.status == "closed")
+    )
+    return frozenset((y, m) for y, m in rows)
 
 
 def ensure_open(session: Session, day: date, what: str = "posting") -> None:
@@ -290,7 +294,7 @@ def add_account(uow: UnitOfWork, code: str, name: str, type_: str) -> Account:
     account = Account(code=code, name=name.strip(), type=type_)
     uow.session.add(account)
     uow.session.flush()
-    uow.session.info.pop("account_ids", None)
+    forget(uow.session)
     record(uow, "account.add", "account", account.id, detail={"code": code})
     return account
 
@@ -347,7 +351,7 @@ def close_period(uow: UnitOfWork, year: int, month: int) -> Period:
     period.closed_by = uow.user_id
     period.closed_line_count = count
     period.closed_debit_total = debit
-    session.info.pop("closed_months", None)
+    forget(session)
     record(uow, "period.close", "period", period.id, detail={"lines": count})
     return period
 
@@ -366,7 +370,7 @@ def reopen_period(uow: UnitOfWork, year: int, month: int, reason: str) -> Period
     period.reopen_reason = reason.strip()
     period.closed_line_count = None
     period.closed_debit_total = None
-    session.info.pop("closed_months", None)
+    forget(session)
     record(uow, "period.reopen", "period", period.id, reason=reason.strip())
     return period
 

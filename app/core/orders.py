@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core import discounts, inventory, ledger
 from app.core.audit import record
-from app.core.catalog import find_variant
+from app.core.catalog import find_variants
 from app.core.changes import Changes
 from app.core.exceptions import (
     InsufficientStock,
@@ -62,7 +63,8 @@ from app.core.order_input import (
     OrderInput,
 )
 from app.core.outbox import queue_stock
-from app.core.pricing import PricedOrder, PricingRequest, price_order
+from app.core.pricing import Component, PricedOrder, PricingRequest, price_order
+from app.core.reference import cached
 from app.core.routing import route_order
 from app.core.shop import get_shop, local_date, shop_zone
 from app.core.tax import (
@@ -72,7 +74,7 @@ from app.core.tax import (
     TaxRate,
     jurisdiction_for,
 )
-from app.core.uow import UnitOfWork
+from app.core.uow import UnitOfWork, insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -113,36 +115,37 @@ def get_order(session: Session, order_id: int) -> SalesOrder:
     return order
 
 
-def _registrations(session: Session) -> list[Registration]:
-    cached = session.info.get("registrations")
-    if cached is None:
-        rows = session.scalars(select(TaxRegistration)).all()
-        cached = [Registration(r.kind, r.country, r.region) for r in rows]  # type: ignore[arg-type]
-        session.info["registrations"] = cached
-    return cached
+def _registrations(session: Session) -> tuple[Registration, ...]:
+    return cached(session, "tax_registrations", _load_registrations)
 
 
-def _rates(session: Session, country: str) -> list[TaxRate]:
-    cache: dict[str, list[TaxRate]] = session.info.setdefault("tax_rates", {})
-    if country not in cache:
-        rows = session.scalars(select(TaxRule).where(TaxRule.country == country))
-        cache[country] = [
-            TaxRate(
-                country=r.country,
-                region=r.region,
-                postcode=r.postcode,
-                city=r.city,
-                rate=r.rate,
-                name=r.name,
-                priority=r.priority,
-                compound=r.compound,
-                shipping=r.shipping,
-                source=r.source,
-                tax_class=r.tax_class,
-            )
-            for r in rows
-        ]
-    return cache[country]
+def _load_registrations(session: Session) -> tuple[Registration, ...]:
+    rows = session.scalars(select(TaxRegistration)).all()
+    return tuple(Registration(r.kind, r.country, r.region) for r in rows)  # type: ignore[arg-type]
+
+
+def _rates(session: Session, country: str) -> tuple[TaxRate, ...]:
+    return cached(session, ("tax_rates", country), lambda s: _load_rates(s, country))
+
+
+def _load_rates(session: Session, country: str) -> tuple[TaxRate, ...]:
+    rows = session.scalars(select(TaxRule).where(TaxRule.country == country))
+    return tuple(
+        TaxRate(
+            country=r.country,
+            region=r.region,
+            postcode=r.postcode,
+            city=r.city,
+            rate=r.rate,
+            name=r.name,
+            priority=r.priority,
+            compound=r.compound,
+            shipping=r.shipping,
+            source=r.source,
+            tax_class=r.tax_class,
+        )
+        for r in rows
+    )
 
 
 # --- validation -----------------------------------------------------------
@@ -336,10 +339,11 @@ def capture(uow: UnitOfWork, inp: OrderInput) -> CaptureResult:
     )
     local = inp.local if inp.local is not None else channel.kind in LOCAL_KINDS
     prices = [_check_line(line, i) for i, line in enumerate(inp.lines, start=1)]
+    found = find_variants(session, [line.sku for line in inp.lines])
     variants: list[Variant | None] = []
     unknown: list[str] = []
     for number, line in enumerate(inp.lines, start=1):
-        variant = find_variant(session, line.sku)
+        variant = found.get(line.sku)
         if variant is None:
             if inp.unknown_sku != "hold":
                 raise ValidationError(
@@ -406,7 +410,21 @@ def capture(uow: UnitOfWork, inp: OrderInput) -> CaptureResult:
     )
     _set_address(order, inp.ship_to)
     session.add(order)
-    session.flush()
+    order.lines = [
+        OrderLine(
+            line_no=number,
+            variant_id=variant.id if variant else None,
+            sku=variant.sku if variant else line.sku,
+            description=line.description or (variant.title if variant else ""),
+            external_id=line.external_id,
+            quantity=line.quantity,
+            unit_price=price,
+        )
+        for number, (line, price, variant) in enumerate(
+            zip(inp.lines, prices, variants, strict=True), start=1
+        )
+    ]
+    tax_rows = _apply_pricing(uow, order, priced, jurisdiction)
     for app_ in applied:
         session.add(
             DiscountApplication(
@@ -420,28 +438,7 @@ def capture(uow: UnitOfWork, inp: OrderInput) -> CaptureResult:
                 source=app_.source,
             )
         )
-    for number, (line, price, variant) in enumerate(
-        zip(inp.lines, prices, variants, strict=True), start=1
-    ):
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                line_no=number,
-                variant_id=variant.id if variant else None,
-                sku=variant.sku if variant else line.sku,
-                description=line.description or (variant.title if variant else ""),
-                external_id=line.external_id,
-                quantity=line.quantity,
-                unit_price=price,
-                list_amount=0,
-                list_net=0,
-                list_net_shop=0,
-            )
-        )
-    session.flush()
-    session.refresh(order, ["lines"])
-    changes = _apply_pricing(uow, order, priced, jurisdiction)
-    changes.merge(_reserve_all(uow, order, local, requested=inp.warehouse))
+    changes = _reserve_all(uow, order, local, requested=inp.warehouse)
     if unknown:
         order.status = "held"
         order.hold_reason = (
@@ -450,7 +447,7 @@ def capture(uow: UnitOfWork, inp: OrderInput) -> CaptureResult:
             + (": add the product or map the SKU, then release the order")
         )
     entry_id = _post_order_state(
-        uow, order, description=f"Order {external_id} captured"
+        uow, order, tax_rows, description=f"Order {external_id} captured"
     )
     if entry_id is not None:
         changes.entries.add(entry_id)
@@ -484,8 +481,11 @@ def _apply_pricing(
     order: SalesOrder,
     priced: PricedOrder,
     jurisdiction: Jurisdiction | None,
-) -> Changes:
-    """Store the priced amounts on the order, its lines and tax lines."""
+) -> list[dict[str, Any]]:
+    """Store the priced amounts on the order and its lines; add its tax lines.
+
+    Returns the tax lines' rows, which the order's journal entry credits.
+    """
     session = uow.session
     shop = get_shop(session)
 
@@ -501,16 +501,10 @@ def _apply_pricing(
         line.discount_net = p.discount_net
         line.list_net_shop = conv(p.list_net)
         line.discount_net_shop = conv(p.discount_net)
-        line.tax_shop = 0
-        for c in p.components:
-            amount_shop = conv(c.amount)
-            line.tax_shop += amount_shop
-            session.add(_tax_line(order, line.id, c, amount_shop, priced, jurisdiction))
+        line.tax_shop = sum(conv(c.amount) for c in p.components)
         tax_shop_total += line.tax_shop
-    for c in priced.shipping_components:
-        amount_shop = conv(c.amount)
-        tax_shop_total += amount_shop
-        session.add(_tax_line(order, None, c, amount_shop, priced, jurisdiction))
+    shipping_tax_shop = [conv(c.amount) for c in priced.shipping_components]
+    tax_shop_total += sum(shipping_tax_shop)
     order.subtotal = priced.subtotal
     order.discount_total = priced.discount_total
     order.shipping = priced.shipping
@@ -526,32 +520,47 @@ def _apply_pricing(
     )
     order.tax_difference_shop = tax_shop_total - conv(priced.computed_tax_total)
     order.total_shop = _revenue_shop(order) + tax_shop_total
-    return Changes()
+    if order.id is None or any(line.id is None for line in order.lines):
+        # Tax lines point at the order and its lines, so a new order is
+        # written here, once, with every amount already set.
+        session.flush()
+    rows = [
+        _tax_row(order, line.id, c, conv(c.amount), priced, jurisdiction)
+        for line, p in zip(order.lines, priced.lines, strict=True)
+        for c in p.components
+    ] + [
+        _tax_row(order, None, c, amount_shop, priced, jurisdiction)
+        for c, amount_shop in zip(
+            priced.shipping_components, shipping_tax_shop, strict=True
+        )
+    ]
+    insert_rows(session, TaxLine, rows)
+    return rows
 
 
-def _tax_line(
+def _tax_row(
     order: SalesOrder,
     line_id: int | None,
-    c: object,
+    c: Component,
     amount_shop: int,
     priced: PricedOrder,
     jurisdiction: Jurisdiction | None,
-) -> TaxLine:
-    return TaxLine(
-        order_id=order.id,
-        order_line_id=line_id,
-        is_shipping=line_id is None,
-        name=c.name,  # type: ignore[attr-defined]
-        country=jurisdiction.country if jurisdiction else order.ship_country,
-        region=jurisdiction.region if jurisdiction else order.ship_region,
-        rate=c.rate,  # type: ignore[attr-defined]
-        priority=c.priority,  # type: ignore[attr-defined]
-        compound=c.compound,  # type: ignore[attr-defined]
-        taxable=c.taxable,  # type: ignore[attr-defined]
-        amount=c.amount,  # type: ignore[attr-defined]
-        amount_shop=amount_shop,
-        source=priced.tax_source,
-    )
+) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "order_line_id": line_id,
+        "is_shipping": line_id is None,
+        "name": c.name,
+        "country": jurisdiction.country if jurisdiction else order.ship_country,
+        "region": jurisdiction.region if jurisdiction else order.ship_region,
+        "rate": c.rate,
+        "priority": c.priority,
+        "compound": c.compound,
+        "taxable": c.taxable,
+        "amount": c.amount,
+        "amount_shop": amount_shop,
+        "source": priced.tax_source,
+    }
 
 
 def _revenue_shop(order: SalesOrder) -> int:
@@ -562,19 +571,22 @@ def _revenue_shop(order: SalesOrder) -> int:
     )
 
 
-def _tax_postings(session: Session, order: SalesOrder) -> list[Posting]:
-    rows = session.scalars(select(TaxLine).where(TaxLine.order_id == order.id))
+def _tax_postings(order: SalesOrder, tax_rows: list[dict[str, Any]]) -> list[Posting]:
     return [
         Posting(
-            "2200", credit=t.amount_shop, channel_id=order.channel_id, tax_rate=t.rate
+            "2200",
+            credit=row["amount_shop"],
+            channel_id=order.channel_id,
+            tax_rate=row["rate"],
         )
-        for t in rows
+        for row in tax_rows
     ]
 
 
 def _post_order_state(
     uow: UnitOfWork,
     order: SalesOrder,
+    tax_rows: list[dict[str, Any]],
     *,
     description: str,
     at: datetime | None = None,
@@ -592,7 +604,7 @@ def _post_order_state(
             fx_amount=order.total if order.currency != shop.currency else None,
         ),
         Posting("2300", credit=_revenue_shop(order), channel_id=channel_id),
-        *_tax_postings(session, order),
+        *_tax_postings(order, tax_rows),
     ]
     diff = order.tax_difference_shop
     if diff:
@@ -643,6 +655,15 @@ def _reserve_all(
     order.warehouse_id = plan.warehouse_id
     order.routing_note = plan.summary
     order.oversold = False
+    inventory.lock_levels(
+        uow,
+        [
+            (line.variant_id, plan.warehouse_for(line.id))
+            for line in order.lines
+            if line.variant_id is not None and line.quantity_open
+        ],
+    )
+    reservations: list[dict[str, int]] = []
     for line in sorted(order.lines, key=lambda ln: (ln.variant_id or 0, ln.line_no)):
         warehouse_id = plan.warehouse_for(line.id)
         line.warehouse_id = warehouse_id
@@ -661,17 +682,18 @@ def _reserve_all(
             )
         granted = inventory.reserve(uow, line.variant_id, warehouse_id, wanted)
         if granted:
-            session.add(
-                Reservation(
-                    order_line_id=line.id,
-                    variant_id=line.variant_id,
-                    warehouse_id=warehouse_id,
-                    quantity=granted,
-                )
+            reservations.append(
+                {
+                    "order_line_id": line.id,
+                    "variant_id": line.variant_id,
+                    "warehouse_id": warehouse_id,
+                    "quantity": granted,
+                }
             )
         line.shortfall = wanted - granted
         if line.shortfall and not local:
             order.oversold = True
+    insert_rows(session, Reservation, reservations)
     requests = {
         req.warehouse_id: req
         for req in session.scalars(
@@ -815,12 +837,12 @@ def update_order(
         rounding=order.tax_rounding,
     )
     session.flush()
-    _apply_pricing(uow, order, priced, jurisdiction)
+    tax_rows = _apply_pricing(uow, order, priced, jurisdiction)
     session.flush()
     changes.merge(_reserve_all(uow, order, channel.kind in LOCAL_KINDS, requested=None))
     changes.variants |= touched
     entry_id = _post_order_state(
-        uow, order, description=f"Order {order.external_id} updated", at=now
+        uow, order, tax_rows, description=f"Order {order.external_id} updated", at=now
     )
     if entry_id is not None:
         changes.entries.add(entry_id)

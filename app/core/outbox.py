@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.core.channels.buffers import visible_quantity
 from app.core.models import Channel, OutboxItem, StockLevel, Variant, Warehouse
 from app.core.money import round_half_up
+from app.core.uow import insert_rows
 
 
 def connected_channels(session: Session) -> list[Channel]:
@@ -82,26 +83,29 @@ def queue_stock(
     if not channels:
         return 0
     now = datetime.now(UTC)
-    count = 0
-    for variant_id, available in sellable_by_variant(session, variant_ids).items():
-        variant = session.get(Variant, variant_id)
-        assert variant is not None
-        for channel in channels:
-            session.add(
-                OutboxItem(
-                    channel_id=channel.id,
-                    kind="stock",
-                    variant_id=variant_id,
-                    sku=variant.sku,
-                    quantity=visible_quantity(session, channel, variant_id, available),
-                    payload={"available": available},
-                    status="origin" if channel.id == exclude_channel_id else "pending",
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            )
-            count += channel.id != exclude_channel_id
-    return count
+    rows = [
+        {
+            "channel_id": channel.id,
+            "kind": "stock",
+            "variant_id": variant_id,
+            "sku": _sku(session, variant_id),
+            "quantity": visible_quantity(session, channel, variant_id, available),
+            "payload": {"available": available},
+            "status": "origin" if channel.id == exclude_channel_id else "pending",
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for variant_id, available in sellable_by_variant(session, variant_ids).items()
+        for channel in channels
+    ]
+    insert_rows(session, OutboxItem, rows)
+    return sum(row["channel_id"] != exclude_channel_id for row in rows)
+
+
+def _sku(session: Session, variant_id: int) -> str:
+    variant = session.get(Variant, variant_id)
+    assert variant is not None
+    return variant.sku
 
 
 def queue_message(

@@ -22,6 +22,7 @@ from app.core.models import (
     Warehouse,
 )
 from app.core.money import currency_exponent
+from app.core.reference import forget
 from app.core.tax import TaxRate
 from app.core.taxtables import load_default_rates
 from app.core.uow import UnitOfWork
@@ -150,7 +151,7 @@ def add_registration(
         )
     uow.session.add(TaxRegistration(kind=kind, country=country.upper(), region=region))
     uow.session.flush()
-    uow.session.info.pop("registrations", None)
+    forget(uow.session)
     record(uow, "tax.register", "tax_registration", None, detail={"kind": kind})
 
 
@@ -196,7 +197,7 @@ def import_tax_rates(
             )
         )
     session.flush()
-    session.info.pop("tax_rates", None)
+    forget(session)
     record(uow, "tax.import", "tax_rule", None, detail={"rules": added})
     return added
 

@@ -5,23 +5,31 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.exceptions import SchemaError
 from app.core.models import Shop
+from app.core.reference import transaction_scope
 
 
 def get_shop(session: Session) -> Shop:
-    """Return the shop row, cached on the session."""
-    shop = session.info.get("shop")
+    """Return the shop row, read once per transaction."""
+    scope = transaction_scope(session)
+    shop = scope.get("shop")
     if shop is None:
-        shop = session.get(Shop, 1)
+        # Read again in every transaction: another process may have changed
+        # the settings, and their version decides what the caches may reuse.
+        shop = session.scalar(
+            select(Shop).where(Shop.id == 1).execution_options(populate_existing=True)
+        )
         if shop is None:
             raise SchemaError(
                 "this database holds no shop yet; run `backroom init` or open the "
                 "app to create one"
             )
-        session.info["shop"] = shop
+        scope["shop"] = shop
+    assert isinstance(shop, Shop)
     return shop
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine, Select, insert
 from sqlalchemy.orm import Session
 
 from app.core.db import is_sqlite
@@ -79,3 +79,15 @@ class UnitOfWork:
         if self._sqlite:
             return statement
         return statement.with_for_update()
+
+
+def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of ``model`` in one statement, in the session's transaction.
+
+    For rows nothing reads back as objects in the same transaction: an
+    object added to the session costs one INSERT per row on SQLite, which
+    cannot return many generated ids in order, while this is one
+    ``executemany``. Every dict must carry the same keys.
+    """
+    if rows:
+        session.execute(insert(model), rows)

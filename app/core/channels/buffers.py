@@ -15,7 +15,7 @@ which keeps rule 7 (the newest queued figure is today's figure) holding.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -30,6 +30,7 @@ from app.core.exceptions import ValidationError
 from app.core.models import Channel, OrderLine, OutboxItem, SalesOrder
 from app.core.models.sync_ext import ChannelBuffer, ChannelListing
 from app.core.money import round_half_up
+from app.core.reference import cached, forget
 from app.core.uow import UnitOfWork
 
 MODES = ("units", "percent", "keep_last", "auto")
@@ -40,7 +41,6 @@ DEFAULT_WINDOW_DAYS = 28
 #: exposure window. The sync worker is usually far faster (see
 #: docs/benchmarks.md); a channel's ``push_delay_s`` setting overrides it.
 DEFAULT_PUSH_DELAY_S = 30
-_CACHE_KEY = "channel_buffers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,32 +85,24 @@ def apply_rule(rule: BufferRule, available: int, variant_id: int | None) -> int:
     return max(0, available - buffer)
 
 
-def _rules(session: Session, channel_id: int) -> dict[int | None, BufferRule]:
-    cache: dict[int, dict[int | None, BufferRule]] = session.info.setdefault(
-        _CACHE_KEY, {}
-    )
-    rules = cache.get(channel_id)
-    if rules is None:
-        rows = session.scalars(
-            select(ChannelBuffer).where(ChannelBuffer.channel_id == channel_id)
+def _rules(session: Session, channel_id: int) -> Mapping[int | None, BufferRule]:
+    """Return one channel's rules; every channel's are read in one query."""
+    return cached(session, "channel_buffers", _load_rules).get(channel_id, {})
+
+
+def _load_rules(
+    session: Session,
+) -> Mapping[int, Mapping[int | None, BufferRule]]:
+    rules: dict[int, dict[int | None, BufferRule]] = {}
+    for row in session.scalars(select(ChannelBuffer)):
+        rules.setdefault(row.channel_id, {})[row.variant_id] = BufferRule(
+            row.mode,
+            row.units,
+            row.percent,
+            row.auto_units,
+            {k: int(v) for k, v in (row.auto_by_variant or {}).items()},
         )
-        rules = {
-            row.variant_id: BufferRule(
-                row.mode,
-                row.units,
-                row.percent,
-                row.auto_units,
-                {k: int(v) for k, v in (row.auto_by_variant or {}).items()},
-            )
-            for row in rows
-        }
-        cache[channel_id] = rules
     return rules
-
-
-def forget_rules(session: Session) -> None:
-    """Drop the rules cached on this session after they changed."""
-    session.info.pop(_CACHE_KEY, None)
 
 
 def visible_quantity(
@@ -176,7 +168,7 @@ def requeue_channel(
     Call this after changing what decides the channel's figures (its
     ``buffer_units`` or ``buffer_percent``), so that rule 7 keeps holding.
     """
-    forget_rules(session)
+    forget(session)
     return queue_channel_stock(
         session,
         channel,
@@ -287,7 +279,7 @@ def set_buffer(
     row.window_days = window_days
     row.updated_at = moment
     session.flush()
-    forget_rules(session)
+    forget(session)
     affected = (
         {variant_id}
         if variant_id is not None
@@ -332,7 +324,7 @@ def clear_buffer(
         )
     session.delete(row)
     session.flush()
-    forget_rules(session)
+    forget(session)
     affected = (
         {variant_id}
         if variant_id is not None
@@ -522,7 +514,7 @@ def refresh_auto_buffers(
             row.auto_units = max(sized.values(), default=0)
         row.auto_computed_at = moment
     session.flush()
-    forget_rules(session)
+    forget(session)
     changed = {
         v
         for v, old in before.items()

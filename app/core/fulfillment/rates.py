@@ -32,6 +32,7 @@ from app.core.catalog import get_warehouse
 from app.core.exceptions import NotFound, ValidationError
 from app.core.models.fulfillment import ShippingRate, ShippingService, ShippingZoneRule
 from app.core.money import convert, currency_exponent, parse_price, to_minor
+from app.core.reference import forget
 from app.core.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def add_service(
     )
     session.add(row)
     session.flush()
-    session.info.pop("routing_context", None)
+    forget(session)
     record(uow, "rates.service", "shipping_service", row.id)
     return row
 
@@ -155,7 +156,7 @@ def add_zone_rule(
     )
     session.add(rule)
     session.flush()
-    session.info.pop("routing_context", None)
+    forget(session)
     record(uow, "rates.zone", "shipping_zone_rule", rule.id)
     return rule
 
@@ -187,7 +188,7 @@ def set_rate(
         session.add(row)
     row.cost_minor = cost_minor
     session.flush()
-    session.info.pop("routing_context", None)
+    forget(session)
     return row
 
 
@@ -203,7 +204,7 @@ def delete_service(uow: UnitOfWork, service_id: int) -> None:
     )
     session.delete(service)
     session.flush()
-    session.info.pop("routing_context", None)
+    forget(session)
     record(
         uow,
         "rates.delete",

@@ -19,6 +19,7 @@ from app.core.catalog import get_warehouse
 from app.core.exceptions import NotFound, ValidationError
 from app.core.models import Channel, Warehouse
 from app.core.models.fulfillment import RoutingRule
+from app.core.reference import forget
 from app.core.uow import UnitOfWork
 
 KINDS = ("priority", "only", "exclude")
@@ -93,7 +94,7 @@ def add_rule(
     )
     session.add(rule)
     session.flush()
-    session.info.pop("routing_context", None)
+    forget(session)
     record(
         uow,
         "routing.rule_add",
@@ -123,7 +124,7 @@ def remove_rule(uow: UnitOfWork, rule_id: int) -> None:
         raise NotFound(f"routing rule {rule_id} does not exist")
     session.delete(rule)
     session.flush()
-    session.info.pop("routing_context", None)
+    forget(session)
     record(uow, "routing.rule_remove", "routing_rule", rule_id)
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -46,6 +46,7 @@ from app.core.fulfillment.rates import RateTable
 from app.core.fulfillment.settings import RoutingWeights, fulfillment_settings
 from app.core.models import FulfillmentRequest, StockLevel, Variant, Warehouse
 from app.core.models.fulfillment import RoutingDecision, RoutingRule, RoutingScore
+from app.core.reference import cached, derived
 from app.core.shop import get_shop
 
 _NO_RANK = 1_000_000
@@ -103,6 +104,20 @@ class RoutingContext:
 
     @classmethod
     def load(cls, session: Session) -> RoutingContext:
+        """Return the settings part from the shared cache, with today's workload."""
+        settings_part = cached(session, "routing_context", cls._load_settings)
+        workload = {
+            int(warehouse_id): int(count)
+            for warehouse_id, count in session.execute(
+                select(FulfillmentRequest.warehouse_id, func.count())
+                .where(FulfillmentRequest.status == "open")
+                .group_by(FulfillmentRequest.warehouse_id)
+            ).all()
+        }
+        return replace(settings_part, workload=workload, variant_weights={})
+
+    @classmethod
+    def _load_settings(cls, session: Session) -> RoutingContext:
         shop = get_shop(session)
         settings = fulfillment_settings(session)
         rows = session.scalars(
@@ -135,14 +150,6 @@ class RoutingContext:
                 excluded_for.setdefault(rule.channel_id, set()).add(rule.warehouse_id)
             elif rule.kind == "only" and rule.channel_id is not None:
                 only_for.setdefault(rule.channel_id, set()).add(rule.warehouse_id)
-        workload = {
-            int(warehouse_id): int(count)
-            for warehouse_id, count in session.execute(
-                select(FulfillmentRequest.warehouse_id, func.count())
-                .where(FulfillmentRequest.status == "open")
-                .group_by(FulfillmentRequest.warehouse_id)
-            ).all()
-        }
         default_id = shop.default_warehouse_id or warehouses[0].id
         return cls(
             default_id=default_id,
@@ -155,7 +162,7 @@ class RoutingContext:
             excluded=excluded,
             excluded_for=excluded_for,
             only_for=only_for,
-            workload=workload,
+            workload={},
         )
 
     def locate(self, destination: Destination) -> Point | None:
@@ -181,11 +188,12 @@ def _warehouse_point(warehouse: Warehouse) -> Point | None:
 
 
 def routing_context(session: Session) -> RoutingContext:
-    """Return the session's routing context, loading it on first use."""
-    ctx = session.info.get("routing_context")
+    """Return the transaction's routing context, loading it on first use."""
+    values = derived(session)
+    ctx = values.get("routing_context_now")
     if ctx is None:
         ctx = RoutingContext.load(session)
-        session.info["routing_context"] = ctx
+        values["routing_context_now"] = ctx
     assert isinstance(ctx, RoutingContext)
     return ctx
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.core.exceptions import ValidationError
+from app.core.reference import cached, forget
 from app.core.shop import get_shop
 from app.core.uow import UnitOfWork
 
@@ -214,14 +215,13 @@ def settings_dict(settings: FulfillmentSettings) -> dict[str, Any]:
 
 
 def fulfillment_settings(session: Session) -> FulfillmentSettings:
-    """Return the shop's fulfillment settings, cached on the session."""
-    cached = session.info.get("fulfillment_settings")
-    if cached is None:
-        raw = get_shop(session).settings or {}
-        cached = parse_settings(dict(raw.get("fulfillment") or {}))
-        session.info["fulfillment_settings"] = cached
-    assert isinstance(cached, FulfillmentSettings)
-    return cached
+    """Return the shop's fulfillment settings."""
+    return cached(session, "fulfillment_settings", _load_settings)
+
+
+def _load_settings(session: Session) -> FulfillmentSettings:
+    raw = get_shop(session).settings or {}
+    return parse_settings(dict(raw.get("fulfillment") or {}))
 
 
 def update_fulfillment_settings(uow: UnitOfWork, **changes: Any) -> FulfillmentSettings:
@@ -249,8 +249,7 @@ def update_fulfillment_settings(uow: UnitOfWork, **changes: Any) -> FulfillmentS
     shop = get_shop(session)
     # JSON columns do not track changes inside the dict: assign a new one.
     shop.settings = {**(shop.settings or {}), "fulfillment": data}
-    session.info["fulfillment_settings"] = parsed
-    session.info.pop("routing_context", None)
+    forget(session)
     return parsed
 
 

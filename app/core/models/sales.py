@@ -238,6 +238,10 @@ class Invoice(Base):
 
 class FulfillmentRequest(Base):
     __tablename__ = "fulfillment_request"
+    # Routing counts the open requests per warehouse for every order.
+    __table_args__ = (
+        Index("ix_fulfillment_request_status_warehouse", "status", "warehouse_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)

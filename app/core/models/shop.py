@@ -28,6 +28,9 @@ class Shop(Base):
     fiscal_year_start_month: Mapped[int] = mapped_column(default=1)
     default_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse.id"))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Raised by every change to accounts, periods, channels, tax, warehouses,
+    # routing and rates; see app.core.reference.
+    settings_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
