@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 #: Commands that only open the window; they skip importing every other
 #: command's services, which would cost most of a second at start-up.
 WINDOW_COMMANDS = frozenset({"open"})
+#: The one command module those commands need.
+WINDOW_MODULE = "app_cmd"
 
 
 def command_modules(only: str | None = None) -> list[ModuleType]:
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window_only = (first is None and "-h" not in words and "--help" not in words) or (
         first in WINDOW_COMMANDS
     )
-    parser = build_parser("app_cmd" if window_only else None)
+    parser = build_parser(WINDOW_MODULE if window_only else None)
     args = parser.parse_args(words)
     setup_logging(verbose=args.verbose)
     handler = getattr(args, "handler", None)

@@ -10,4 +10,7 @@ if [[ ! -x .venv/bin/backroom ]]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e .
 fi
+# Byte-compile the app once per change, so that every start skips compiling
+# its modules, also where PYTHONDONTWRITEBYTECODE stops Python doing it.
+.venv/bin/python -m compileall -q app >/dev/null
 exec .venv/bin/backroom "$@"

@@ -46,7 +46,7 @@ def _held(uow: UnitOfWork) -> dict[tuple[int, int], StockLevel]:
     """Return the stock levels this transaction has locked, by SKU and warehouse.
 
     The rows stay locked until the transaction ends, so a second look at the
-    same level needs no query; a new transaction starts an empty map.
+    same level needs no query. A new transaction starts with an empty map.
     """
     rows: dict[tuple[int, int], StockLevel] = transaction_scope(uow.session).setdefault(
         "locked_levels", {}
@@ -65,8 +65,8 @@ def lock_levels(
 ) -> dict[tuple[int, int], StockLevel]:
     """Lock the stock levels of (variant id, warehouse id) pairs in one query.
 
-    Missing levels are created at zero. Rows are locked in key order so two
-    transactions locking overlapping sets cannot deadlock.
+    Missing levels are created at zero. Rows are locked in key order, so two
+    transactions locking overlapping sets take their locks in the same order.
     """
     session = uow.session
     held = _held(uow)

@@ -6,9 +6,9 @@ order reads all of them. Values built from them are kept in a process-wide
 cache per database, tagged with the shop row's ``settings_version``.
 
 Every flush that writes one of :data:`SETTINGS_TABLES` raises that number in
-the same transaction (see :func:`_note_changes`), so as soon as the change
-commits, a transaction in any process reads a number its cache does not hold
-and loads the settings again. A transaction that changed settings itself
+the same transaction (see :func:`_note_changes`). Once the change commits, a
+transaction in any process reads a number its cache does not have, so it
+loads the settings again. A transaction that changed settings itself
 reads them fresh and keeps them to itself, because it may still roll back.
 
 Cached values are shared between threads: they must not be changed after
@@ -65,7 +65,7 @@ def transaction_scope(session: Session) -> dict[str, Any]:
 
 
 def settings_version(session: Session) -> int:
-    """Return the shop's settings version as this transaction sees it."""
+    """Return the shop's settings version as this transaction reads it."""
     # Imported here because app.core.shop imports this module.
     from app.core.shop import get_shop
 

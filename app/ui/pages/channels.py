@@ -250,7 +250,7 @@ class ChannelsPage(Page):
         engine_factory: Callable[[SecretStore], SyncEngine] | None = None,
     ) -> None:
         super().__init__(ctx, parent)
-        self.secrets = secrets if secrets is not None else SecretStore()
+        self._secrets = secrets
         self._engine_factory = engine_factory or (
             lambda store: _sync_engine(ctx, store)
         )
@@ -280,12 +280,9 @@ class ChannelsPage(Page):
         self.message = QLabel("")
         self.message.setObjectName("hint")
         self.message.setWordWrap(True)
-        self.keyring_note = QLabel(
-            ""
-            if self.secrets.persistent
-            else "No system keyring on this computer: channel credentials are kept "
-            "for this session only."
-        )
+        # Filled in when the page is first shown, because opening the keyring
+        # takes tens of milliseconds that the window's start should not wait for.
+        self.keyring_note = QLabel("")
         self.keyring_note.setObjectName("hint")
         self.keyring_note.setWordWrap(True)
 
@@ -343,7 +340,20 @@ class ChannelsPage(Page):
 
     # --- loading --------------------------------------------------------------
 
+    @property
+    def secrets(self) -> SecretStore:
+        """The channel secrets, opened on first use."""
+        if self._secrets is None:
+            self._secrets = SecretStore()
+        if not self._secrets.persistent and not self.keyring_note.text():
+            self.keyring_note.setText(
+                "No system keyring on this computer: channel credentials are "
+                "kept for this session only."
+            )
+        return self._secrets
+
     def refresh(self) -> None:
+        self.secrets  # noqa: B018 - shows the keyring note before the rows arrive
         self.ctx.ops.read(
             sync_status.all_status, self.show_channels, label="Loading channels"
         )
