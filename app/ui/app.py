@@ -183,7 +183,7 @@ def print_when_ready(window: MainWindow, key: str) -> None:
     The window is painted once more before the line is printed.
     bench/ui_open.py times the start-up to this line.
     """
-    keys = [page.key for page in window.pages]
+    keys = window.keys
     if key not in keys:
         print(
             f"backroom: no page {key!r}; pages are {', '.join(keys)}",

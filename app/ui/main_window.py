@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
@@ -21,37 +20,11 @@ from PySide6.QtWidgets import (
 from app.core.changes import Changes
 from app.ui.context import AppContext
 from app.ui.errors import show_error
+from app.ui.navigation import PAGES, PageEntry
 from app.ui.pages.base import Page
-from app.ui.pages.customers import CustomersPage
-from app.ui.pages.dashboard import DashboardPage
-from app.ui.pages.ledger import LedgerPage
-from app.ui.pages.orders import OrdersPage
-from app.ui.pages.products import ProductsPage
-from app.ui.pages.settings import SettingsPage
 from app.ui.resources import icon
 
 log = logging.getLogger(__name__)
-
-#: Pages other modules provide, shown when their module is installed.
-OPTIONAL_PAGES = (
-    ("app.ui.pages.warehouses", "WarehousesPage"),
-    ("app.ui.pages.channels", "ChannelsPage"),
-    ("app.ui.pages.import_page", "ImportPage"),
-    ("app.ui.pages.returns", "ReturnsPage"),
-)
-IMPORT_MODULE = "app.ui.pages.import_page"
-
-
-def optional_page_class(module_name: str, class_name: str) -> type[Page] | None:
-    """Return a page class when its module is installed, else None."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
-    found = getattr(module, class_name, None)
-    return found if isinstance(found, type) and issubclass(found, Page) else None
 
 
 class MainWindow(QMainWindow):
@@ -67,32 +40,25 @@ class MainWindow(QMainWindow):
         ctx.navigate_requested.connect(self.navigate)
         self.last_error = None
 
-        classes: list[type[Page]] = [
-            DashboardPage,
-            OrdersPage,
-            ProductsPage,
-            CustomersPage,
-            LedgerPage,
-            SettingsPage,
-        ]
-        for module_name, class_name in OPTIONAL_PAGES:
-            extra = optional_page_class(module_name, class_name)
-            if extra is not None:
-                classes.append(extra)
+        self.entries: list[PageEntry] = []
+        for entry in PAGES:
+            if entry.installed():
+                self.entries.append(entry)
             else:
-                log.info("%s is not installed; its page is left out", module_name)
-        self.has_import = any(c.__module__ == IMPORT_MODULE for c in classes)
-        self.pages: list[Page] = [cls(ctx) for cls in classes]
+                log.info("%s is not installed; its page is left out", entry.module)
+        self.has_import = any(entry.key == "import" for entry in self.entries)
+        self._built: dict[str, Page] = {}
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setIconSize(QSize(18, 18))
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stack = QStackedWidget()
-        for number, page in enumerate(self.pages, start=1):
-            item = QListWidgetItem(icon(page.icon), page.title)
-            item.setToolTip(f"{page.title} (Ctrl+{number})")
+        for number, entry in enumerate(self.entries, start=1):
+            item = QListWidgetItem(icon(entry.icon), entry.title)
+            item.setToolTip(f"{entry.title} (Ctrl+{number})")
             self.nav.addItem(item)
-            self.stack.addWidget(page)
+            # A placeholder holds the page's place until it is first shown.
+            self.stack.addWidget(QWidget())
         self.nav.currentRowChanged.connect(self.show_page)
 
         rail = QWidget()
@@ -124,7 +90,36 @@ class MainWindow(QMainWindow):
     # --- pages ------------------------------------------------------------
 
     def page(self, key: str) -> Page:
-        return next(p for p in self.pages if p.key == key)
+        """Return the page called ``key``, building it on first use."""
+        found = self._built.get(key)
+        if found is not None:
+            return found
+        row = next(
+            (n for n, entry in enumerate(self.entries) if entry.key == key), None
+        )
+        if row is None:
+            raise KeyError(f"no page {key!r}")
+        built = self.entries[row].page_class()(self.ctx)
+        placeholder = self.stack.widget(row)
+        self.stack.insertWidget(row, built)
+        self.stack.removeWidget(placeholder)
+        placeholder.deleteLater()
+        self._built[key] = built
+        return built
+
+    @property
+    def keys(self) -> list[str]:
+        return [entry.key for entry in self.entries]
+
+    @property
+    def built(self) -> list[str]:
+        """Return the keys of the pages built so far, in the order they were built."""
+        return list(self._built)
+
+    @property
+    def pages(self) -> list[Page]:
+        """Every page, in navigation order; builds the ones not shown yet."""
+        return [self.page(key) for key in self.keys]
 
     @property
     def current(self) -> Page:
@@ -133,22 +128,26 @@ class MainWindow(QMainWindow):
         return widget
 
     def show_page(self, row: int) -> None:
-        if not 0 <= row < len(self.pages):
+        if not 0 <= row < len(self.entries):
             return
         if self.nav.currentRow() != row:
             self.nav.setCurrentRow(row)
             return
+        page = self.page(self.entries[row].key)
         self.stack.setCurrentIndex(row)
-        self.pages[row].activate()
+        page.activate()
 
     def open_page(self, key: str) -> Page:
         page = self.page(key)
-        self.show_page(self.pages.index(page))
+        self.show_page(self.keys.index(key))
         return page
 
     def navigate(self, key: str, record_id: object) -> None:
         if key == "orders-customer" and isinstance(record_id, int):
             orders = self.open_page("orders")
+            # Imported here, as the window imports a page only when it is shown.
+            from app.ui.pages.orders import OrdersPage
+
             assert isinstance(orders, OrdersPage)
             customers = self.page("customers")
             name = getattr(getattr(customers, "detail", None), "row", None)
@@ -160,7 +159,8 @@ class MainWindow(QMainWindow):
 
     def on_changes(self, changes: Changes) -> None:
         current = self.current
-        for page in self.pages:
+        # A page not built yet reads everything fresh when it is first shown.
+        for page in list(self._built.values()):
             page.on_changes(changes, page is current)
         if changes.settings:
             self.ctx.reload_shop()
@@ -196,9 +196,9 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(slot)
 
     def _page_key(self, number: int) -> None:
-        if number <= len(self.pages):
+        if number <= len(self.entries):
             self.show_page(number - 1)
-        elif number == len(self.pages) + 1 and not self.has_import:
+        elif number == len(self.entries) + 1 and not self.has_import:
             self.statusBar().showMessage(
                 "Import is not connected yet: this build has no import module.", 5000
             )
@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 800)
         last = settings.value("window/page", "dashboard")
-        keys = [p.key for p in self.pages]
+        keys = self.keys
         self.show_page(keys.index(last) if last in keys else 0)
 
     def closeEvent(self, event: QCloseEvent) -> None:

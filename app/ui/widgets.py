@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractItemModel, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -146,8 +147,11 @@ class DetailTable(QTableWidget):
         parent: QWidget | None = None,
         *,
         stretch: int | None = None,
+        empty: str = "",
     ) -> None:
         super().__init__(0, len(headers), parent)
+        #: Shown in the table's place while it has no rows.
+        self.empty_hint = empty
         self.setHorizontalHeaderLabels(list(headers))
         self._right = set(right)
         configure_table(self)
@@ -178,6 +182,20 @@ class DetailTable(QTableWidget):
                 if ids is not None:
                     item.setData(Qt.ItemDataRole.UserRole, ids[r])
                 self.setItem(r, c, item)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.rowCount() or not self.empty_hint:
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(
+            self.viewport().rect().adjusted(12, 12, -12, -12),
+            int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            | int(Qt.TextFlag.TextWordWrap),
+            self.empty_hint,
+        )
+        painter.end()
 
     def fit_height(self, max_rows: int = 12) -> None:
         """Size the table to its rows (up to ``max_rows``) so no grey is left."""

@@ -364,6 +364,8 @@ def test_products_import_shopify_sample(qtbot: QtBot, window: MainWindow) -> Non
     sample = shared_data(
         "shopify", "csv", "shopify_product_template_2023-24_format.csv"
     )
+    # Built before the import, so that the import has a page to mark stale.
+    products = window.page("products")
     page = walk_to_check(qtbot, window, sample, kind="products")
     assert page.preview is not None
     assert page.preview.product_format == "shopify"
@@ -376,7 +378,7 @@ def test_products_import_shopify_sample(qtbot: QtBot, window: MainWindow) -> Non
     assert isinstance(result, CatalogImportResult)
     assert result.products_created == 3
     assert result.variants_created == 16
-    assert window.page("products").stale
+    assert products.stale
 
 
 def test_stock_counts_post_opening_value(

@@ -15,6 +15,7 @@ from app.core.uow import UnitOfWork
 from app.ui.app import Launcher
 from app.ui.login import UserPicker
 from app.ui.main_window import MainWindow
+from app.ui.navigation import PAGES
 from app.ui.pages.customers import CustomersPage
 from app.ui.pages.dashboard import DashboardPage
 from app.ui.pages.ledger import LedgerPage
@@ -301,3 +302,22 @@ def test_every_page_opens_on_real_history(qtbot: QtBot, imported) -> None:  # ty
     customers = window.page("customers")
     assert isinstance(customers, CustomersPage)
     assert customers.model.total > 4_372
+
+
+def test_window_builds_pages_when_first_shown(qtbot: QtBot, shop: Engine) -> None:
+    window = open_window(qtbot, shop)
+    shown = window.current.key
+    assert window.built == [shown]
+    assert len(window.keys) == len(PAGES)
+
+    window.open_page("ledger")
+    settle(qtbot, window)
+    assert window.built == [shown, "ledger"]
+    assert isinstance(window.current, LedgerPage)
+    assert window.nav.currentItem().text() == "Ledger"
+
+
+def test_navigation_table_matches_page_classes() -> None:
+    for entry in PAGES:
+        assert entry.installed(), entry.module
+        assert entry.page_class().key == entry.key

@@ -11,13 +11,11 @@ from app.ui.context import AppContext
 class Page(QWidget):
     """A page: loads itself when first shown, refreshes on changes.
 
-    ``key`` names the page for navigation and settings; ``title`` is what
-    the left navigation shows.
+    ``key`` names the page for navigation and settings; its label and icon
+    are in :data:`app.ui.navigation.PAGES`.
     """
 
     key = "page"
-    title = "Page"
-    icon = "dashboard"
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -238,8 +238,6 @@ class MapSkuDialog(FormDialog):
 
 class ChannelsPage(Page):
     key = "channels"
-    title = "Channels"
-    icon = "channels"
 
     def __init__(
         self,
@@ -262,7 +260,11 @@ class ChannelsPage(Page):
         self._signals.stepped.connect(self._worker_stepped)
         self._signals.failed.connect(self._worker_failed)
 
-        self.channels = DetailTable(["Channel", "Kind", "State", "Last poll"])
+        self.channels = DetailTable(
+            ["Channel", "Kind", "State", "Last poll"],
+            empty="No store connected yet. Use Connect channel… to link a Shopify "
+            "or WooCommerce store.",
+        )
         self.channels.itemSelectionChanged.connect(self._selection_changed)
         self.connect_button = QPushButton("Connect channel…")
         self.connect_button.setObjectName("primary")
@@ -287,15 +289,25 @@ class ChannelsPage(Page):
         self.keyring_note.setWordWrap(True)
 
         self.queue = DetailTable(
-            ["Kind", "SKU", "Figure", "State", "Attempts", "Error"], right=(2, 4)
+            ["Kind", "SKU", "Figure", "State", "Attempts", "Error"],
+            right=(2, 4),
+            empty="Nothing is waiting to be sent.",
         )
-        self.problems = DetailTable(["What", "Message", "Seen"], right=(2,))
-        self.unmatched = DetailTable(["SKU on the channel", "Title", "Channel shows"])
+        self.problems = DetailTable(
+            ["What", "Message", "Seen"], right=(2,), empty="No sync problems."
+        )
+        self.unmatched = DetailTable(
+            ["SKU on the channel", "Title", "Channel shows"],
+            empty="Every SKU the channel lists is matched to the catalog.",
+        )
         self.unmatched.itemDoubleClicked.connect(lambda _item: self.map_sku())
-        self.log = DetailTable(["When", "Level", "Message"])
+        self.log = DetailTable(
+            ["When", "Level", "Message"], empty="Nothing logged yet."
+        )
         self.runs = DetailTable(
             ["Started", "State", "Read", "Captured", "Updated", "Sent", "Note"],
             right=(2, 3, 4, 5),
+            empty="No sync has run yet.",
         )
         self.tabs = QTabWidget()
         for table, title in (

@@ -35,8 +35,6 @@ from app.ui.widgets import (
 
 class CustomersPage(Page):
     key = "customers"
-    title = "Customers"
-    icon = "customers"
 
     def __init__(self, ctx, parent=None):  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)

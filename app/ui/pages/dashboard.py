@@ -50,8 +50,6 @@ KIND_LABELS = {
 
 class DashboardPage(Page):
     key = "dashboard"
-    title = "Dashboard"
-    icon = "dashboard"
 
     def __init__(self, ctx, parent=None):  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)
@@ -98,7 +96,10 @@ class DashboardPage(Page):
         self.exceptions = DetailTable(["Issue", "Record", "What to do"], stretch=2)
         self.exceptions.itemDoubleClicked.connect(self._open_exception)
         self.low_stock = DetailTable(
-            ["SKU", "Product", "Available", "Reorder at"], right=(2, 3), stretch=1
+            ["SKU", "Product", "Available", "Reorder at"],
+            right=(2, 3),
+            stretch=1,
+            empty="Every SKU is above its reorder point.",
         )
         self.low_stock.itemDoubleClicked.connect(self._open_sku)
 
@@ -247,9 +248,6 @@ class DashboardPage(Page):
             else ""
         )
         self.low_heading.setText(f"Low stock{more}")
-        if not data.low_stock:
-            self.low_stock.fill([["", "Every SKU is above its reorder point", "", ""]])
-            return
         self.low_stock.fill(
             [
                 [
@@ -271,7 +269,7 @@ class DashboardPage(Page):
                 widget.deleteLater()
         if not channels:
             self.sync_layout.addWidget(
-                QLabel("No channel is connected. Connect one in Settings > Channels.")
+                QLabel("No channel is connected. Connect one on the Channels page.")
             )
         now = datetime.now(UTC)
         for channel in channels:

@@ -71,8 +71,6 @@ class ImportPage(Page):
     """
 
     key = "import"
-    title = "Import"
-    icon = "import"
 
     progress_reported = Signal(object)
     delivered = Signal(object)

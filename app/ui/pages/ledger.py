@@ -39,8 +39,6 @@ from app.ui.widgets import (
 
 class LedgerPage(Page):
     key = "ledger"
-    title = "Ledger"
-    icon = "ledger"
 
     def __init__(self, ctx, parent=None):  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)

@@ -49,8 +49,6 @@ DATE_RANGES = (
 
 class OrdersPage(Page):
     key = "orders"
-    title = "Orders"
-    icon = "orders"
 
     def __init__(self, ctx, parent=None):  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)

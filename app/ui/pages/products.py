@@ -53,8 +53,6 @@ REASONS = {
 
 class ProductsPage(Page):
     key = "products"
-    title = "Products and stock"
-    icon = "products"
 
     def __init__(self, ctx, parent=None):  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)

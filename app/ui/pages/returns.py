@@ -477,8 +477,6 @@ class EarlyReleaseDialog(QDialog):
 
 class ReturnsPage(Page):
     key = "returns"
-    title = "Returns"
-    icon = "orders"
 
     def __init__(self, ctx, parent=None):  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)

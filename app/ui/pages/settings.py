@@ -61,8 +61,6 @@ def load_settings(session: Session) -> SettingsData:
 
 class SettingsPage(Page):
     key = "settings"
-    title = "Settings"
-    icon = "settings"
 
     def __init__(self, ctx, parent=None):  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)

@@ -304,8 +304,6 @@ class CarrierDialog(FormDialog):
 
 class WarehousesPage(Page):
     key = "warehouses"
-    title = "Warehouses"
-    icon = "warehouses"
 
     def __init__(self, ctx, parent=None):  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)
