@@ -3,7 +3,7 @@ search fields, dashboard cards and read-only detail tables."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QAbstractItemModel, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette
@@ -152,6 +152,7 @@ class DetailTable(QTableWidget):
         super().__init__(0, len(headers), parent)
         #: Shown in the table's place while it has no rows.
         self.empty_hint = empty
+        self.hint_shown = True
         self.setHorizontalHeaderLabels(list(headers))
         self._right = set(right)
         configure_table(self)
@@ -185,7 +186,7 @@ class DetailTable(QTableWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        if self.rowCount() or not self.empty_hint:
+        if self.rowCount() or not self.empty_hint or not self.hint_shown:
             return
         painter = QPainter(self.viewport())
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
@@ -197,9 +198,24 @@ class DetailTable(QTableWidget):
         )
         painter.end()
 
+    def show_hint(self, shown: bool) -> None:
+        """Show or hide the empty hint, e.g. while no record is on display."""
+        self.hint_shown = shown
+        self.viewport().update()
+
     def fit_height(self, max_rows: int = 12) -> None:
         """Size the table to its rows (up to ``max_rows``) so no grey is left."""
         rows = min(self.rowCount(), max_rows)
         height = self.horizontalHeader().height() + 4
         height += sum(self.rowHeight(r) for r in range(rows)) or 26
         self.setFixedHeight(height)
+
+
+def show_hints(tables: Iterable[DetailTable], shown: bool) -> None:
+    """Show or hide the empty hints of tables that describe one record.
+
+    Such hints speak of the record on display, so they stay hidden while
+    none is.
+    """
+    for table in tables:
+        table.show_hint(shown)

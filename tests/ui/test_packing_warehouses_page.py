@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 
 from app.core import catalog
-from app.core.fulfillment import rules
+from app.core.fulfillment import rates, rules
 from app.core.fulfillment.settings import fulfillment_settings
 from app.core.order_input import Address, LineInput, OrderInput
 from app.core.uow import UnitOfWork
@@ -115,3 +115,13 @@ def test_warehouses_page_lists_and_removes_rules(qtbot, shop):  # type: ignore[n
     page.rule_table.selectRow(0)
     page.remove_rule()
     qtbot.waitUntil(lambda: page.rule_table.rowCount() == 0, timeout=10000)
+
+
+def test_warehouses_page_offers_new_service_for_rates(qtbot, shop):  # type: ignore[no-untyped-def]
+    with UnitOfWork(shop) as uow:
+        rates.add_service(uow, "Parcelco", "48h", "GBP")
+        uow.commit()
+    page = loaded_page(qtbot, shop)
+    labels = [label for _id, label, _currency in page._services()]
+    assert labels == ["Parcelco / 48h"]
+    assert page._services()[0][2] == "GBP"

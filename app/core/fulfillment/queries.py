@@ -291,6 +291,24 @@ class ZoneRow:
     max_distance_km: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    """A carrier service, with or without zones and rates yet."""
+
+    id: int
+    label: str
+    currency: str
+
+
+def service_rows(session: Session) -> list[ServiceRow]:
+    rows = session.scalars(
+        select(ShippingService)
+        .where(ShippingService.active.is_(True))
+        .order_by(ShippingService.carrier, ShippingService.service)
+    )
+    return [ServiceRow(s.id, f"{s.carrier} / {s.service}", s.currency) for s in rows]
+
+
 def rate_rows(session: Session) -> list[RateRow]:
     rows = session.execute(
         select(ShippingService, ShippingRate)

@@ -93,7 +93,11 @@ class DashboardPage(Page):
         side_layout.addWidget(heading(f"Returns, last {RETURNS_DAYS} days"))
         side_layout.addWidget(self.returns_box)
 
-        self.exceptions = DetailTable(["Issue", "Record", "What to do"], stretch=2)
+        self.exceptions = DetailTable(
+            ["Issue", "Record", "What to do"],
+            stretch=2,
+            empty="Nothing needs attention.",
+        )
         self.exceptions.itemDoubleClicked.connect(self._open_exception)
         self.low_stock = DetailTable(
             ["SKU", "Product", "Available", "Reorder at"],
@@ -223,9 +227,6 @@ class DashboardPage(Page):
         grid.setColumnStretch(0, 1)
 
     def _fill_exceptions(self, data: Dashboard) -> None:
-        if not data.exceptions:
-            self.exceptions.fill([["All clear", "Nothing needs attention", ""]])
-            return
         self.exceptions.fill(
             [
                 [KIND_LABELS.get(e.kind, e.kind), e.title, e.detail]

@@ -46,7 +46,10 @@ class LedgerPage(Page):
         self.account: str | None = None
         self.entry: EntryDetail | None = None
         self.accounts = DetailTable(
-            ["Code", "Account", "Balance"], right=(2,), stretch=1
+            ["Code", "Account", "Balance"],
+            right=(2,),
+            stretch=1,
+            empty="No postings yet, so no account has a balance.",
         )
         self.accounts.itemSelectionChanged.connect(self._account_chosen)
         columns: list[Column[EntryRow]] = [

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.core.queries.orders import OrderDetail
 from app.ui.context import AppContext
-from app.ui.widgets import DetailTable, heading
+from app.ui.widgets import DetailTable, heading, show_hints
 
 STATUS_LABELS = {
     "open": "Open",
@@ -67,18 +67,38 @@ class OrderPanel(QWidget):
             right=(3, 4, 5, 6, 7),
         )
         self.taxes = DetailTable(
-            ["Applies to", "Tax", "Rate", "Taxable", "Tax"], right=(2, 3, 4)
+            ["Applies to", "Tax", "Rate", "Taxable", "Tax"],
+            right=(2, 3, 4),
+            empty="No tax was charged on this order.",
         )
-        self.discounts = DetailTable(["Code", "Kind", "Amount"], right=(2,))
+        self.discounts = DetailTable(
+            ["Code", "Kind", "Amount"],
+            right=(2,),
+            empty="No discount was applied to this order.",
+        )
         self.shipments = DetailTable(
             ["Shipped", "Warehouse", "Carrier", "Tracking", "Units", "Cost of goods"],
             right=(4, 5),
+            empty="Not shipped yet.",
         )
         self.entries = DetailTable(
-            ["Date", "Entry", "Description", "Amount"], right=(3,)
+            ["Date", "Entry", "Description", "Amount"],
+            right=(3,),
+            empty="No journal entries for this order.",
         )
         self.entries.itemDoubleClicked.connect(self._open_entry)
-        self.timeline = DetailTable(["When", "Who", "What", "Note"])
+        self.timeline = DetailTable(
+            ["When", "Who", "What", "Note"],
+            empty="No history was recorded for this order.",
+        )
+        self.hinted = (
+            self.taxes,
+            self.discounts,
+            self.shipments,
+            self.entries,
+            self.timeline,
+        )
+        show_hints(self.hinted, False)
 
         money_tab = QWidget()
         money_layout = QVBoxLayout(money_tab)
@@ -139,6 +159,7 @@ class OrderPanel(QWidget):
             self.timeline,
         ):
             table.setRowCount(0)
+        show_hints(self.hinted, False)
         self.ship_button.setEnabled(False)
         self.cancel_button.setEnabled(False)
 
@@ -185,6 +206,7 @@ class OrderPanel(QWidget):
             for name, value in money
         )
         self.totals.setText(f"<table>{cells}</table>")
+        show_hints(self.hinted, True)
         self.lines.fill(
             [
                 [
@@ -216,7 +238,6 @@ class OrderPanel(QWidget):
                 ]
                 for t in detail.taxes
             ]
-            or [["", "No tax charged", "", "", ""]]
         )
         self.discounts.fill(
             [
@@ -227,7 +248,6 @@ class OrderPanel(QWidget):
                 ]
                 for d in detail.discounts
             ]
-            or [["", "No discounts", ""]]
         )
         self.shipments.fill(
             [
@@ -241,7 +261,6 @@ class OrderPanel(QWidget):
                 ]
                 for s in detail.shipments
             ]
-            or [["Not shipped yet", "", "", "", "", ""]]
         )
         self.entries.fill(
             [

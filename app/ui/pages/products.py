@@ -38,6 +38,7 @@ from app.ui.widgets import (
     EmptyStateTable,
     SearchField,
     heading,
+    show_hints,
     stretch_column,
     units_text,
 )
@@ -131,13 +132,22 @@ class ProductsPage(Page):
         self.sku_facts.setObjectName("hint")
         self.sku_facts.setWordWrap(True)
         self.levels = DetailTable(
-            ["Warehouse", "On hand", "Reserved", "Available"], right=(1, 2, 3)
+            ["Warehouse", "On hand", "Reserved", "Available"],
+            right=(1, 2, 3),
+            empty="No stock received yet. Use Receive… to add units.",
         )
-        self.channels = DetailTable(["Channel", "Buffer", "Shown"], right=(1, 2))
+        self.channels = DetailTable(
+            ["Channel", "Buffer", "Shown"],
+            right=(1, 2),
+            empty="No channel is connected. Connect one on the Channels page.",
+        )
         self.moves = DetailTable(
             ["When", "Warehouse", "Units", "Value", "Reason", "By", "Note"],
             right=(2, 3),
+            empty="No stock has moved for this SKU yet.",
         )
+        self.hinted = (self.levels, self.channels, self.moves)
+        show_hints(self.hinted, False)
         self.moves.itemDoubleClicked.connect(self._open_move)
         stock_tab = QWidget()
         stock_layout = QHBoxLayout(stock_tab)
@@ -232,6 +242,7 @@ class ProductsPage(Page):
             facts.append(f"reorder at {row.reorder_point}")
         facts.append(f"stock value {fmt.money(row.stock_value)}")
         self.sku_facts.setText(" · ".join(facts))
+        show_hints(self.hinted, True)
         self.levels.fill(
             [
                 [
@@ -242,7 +253,6 @@ class ProductsPage(Page):
                 ]
                 for lv in detail.levels
             ]
-            or [["No stock received yet", "", "", ""]]
         )
 
         self.channels.fill(
@@ -259,7 +269,6 @@ class ProductsPage(Page):
                 ]
                 for c in detail.channels
             ]
-            or [["No channel is connected", "", ""]]
         )
 
         self.moves.fill(

@@ -50,7 +50,7 @@ from app.core.returns import (
 from app.core.uow import UnitOfWork
 from app.ui.context import AppContext
 from app.ui.pages.base import Page
-from app.ui.widgets import DetailTable, heading
+from app.ui.widgets import DetailTable, heading, show_hints
 
 #: Keys typed at the grading prompt, one letter per condition.
 GRADE_KEYS = {
@@ -202,6 +202,7 @@ class ReceivePanel(QWidget):
             ["Line", "SKU", "Claimed", "Received", "Grades", "Serials"],
             right=(0, 2, 3),
             stretch=5,
+            empty="The return's lines appear here once its RMA is scanned.",
         )
         self.lines.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         keys = QLabel(
@@ -519,16 +520,26 @@ class ReturnsPage(Page):
             stretch=1,
         )
         self.inspection_table = DetailTable(
-            ["#", "Condition", "Units", "Serials", "Note"], right=(0, 2), stretch=3
+            ["#", "Condition", "Units", "Serials", "Note"],
+            right=(0, 2),
+            stretch=3,
+            empty="Not inspected yet. Scan the RMA on the Receive return tab when "
+            "the parcel arrives.",
         )
         self.refund_table = DetailTable(
             ["Status", "Total", "Requested", "Issued", "Paid", "Note"],
             right=(1,),
             stretch=5,
+            empty="No refund yet. Use Refund… to issue one.",
         )
         self.signal_table = DetailTable(
-            ["Signal", "Status", "Score", "Evidence"], right=(2,), stretch=3
+            ["Signal", "Status", "Score", "Evidence"],
+            right=(2,),
+            stretch=3,
+            empty="No fraud signals for this return.",
         )
+        self.hinted = (self.inspection_table, self.refund_table, self.signal_table)
+        show_hints(self.hinted, False)
         self.refund_button = QPushButton("Refund…")
         self.refund_button.clicked.connect(self.refund_clicked)
         self.pay_button = QPushButton("Mark refund paid")
@@ -567,9 +578,9 @@ class ReturnsPage(Page):
             ["Signal", "Return", "Customer", "Score", "Raised", "Evidence"],
             right=(3,),
             stretch=5,
+            empty="No open fraud signals. Receiving and refunding returns can "
+            "raise them.",
         )
-        self.queue_empty = QLabel("No open signals. Receipts and refunds raise them.")
-        self.queue_empty.setObjectName("hint")
         self.review_note = QLineEdit()
         self.review_note.setPlaceholderText("Review note (kept in the audit trail)")
         self.dismiss_button = QPushButton("Dismiss")
@@ -582,7 +593,6 @@ class ReturnsPage(Page):
         review_bar.addWidget(self.confirm_button)
         queue_tab = QWidget()
         queue_layout = QVBoxLayout(queue_tab)
-        queue_layout.addWidget(self.queue_empty)
         queue_layout.addWidget(self.queue, 1)
         queue_layout.addLayout(review_bar)
 
@@ -629,7 +639,6 @@ class ReturnsPage(Page):
     def _show_queue(self, signals: list[SignalView]) -> None:
         fmt = self.ctx.fmt
         self.signals = signals
-        self.queue_empty.setVisible(not signals)
         self.queue.fill(
             [
                 [
@@ -686,6 +695,7 @@ class ReturnsPage(Page):
         if detail.late_reason:
             facts.append(f"Accepted late: {detail.late_reason}")
         self.facts.setText("\n".join(facts))
+        show_hints(self.hinted, True)
         self.line_table.fill(
             [
                 [

@@ -84,7 +84,9 @@ class SettingsPage(Page):
             ["Channel", "Kind", "Connected", "Terms", "Prices", "Buffer"]
         )
         self.discounts = DetailTable(
-            ["Code", "Kind", "Value", "Used", "Limit", "Active"], right=(2, 3, 4)
+            ["Code", "Kind", "Value", "Used", "Limit", "Active"],
+            right=(2, 3, 4),
+            empty="No discount codes yet. Use Add code… to create one.",
         )
         self.users = DetailTable(["Name", "Role", "PIN", "Active"])
         self.channels.itemDoubleClicked.connect(lambda _i: self.edit_buffer())

@@ -50,6 +50,7 @@ STOCK_LIMIT = 500
 class WarehousesData:
     loads: list[queries.WarehouseLoad]
     stock: list[queries.StockRow]
+    services: list[queries.ServiceRow]
     zones: list[queries.ZoneRow]
     rates: list[queries.RateRow]
     rules: list[rules.RuleView]
@@ -62,6 +63,7 @@ def load_data(text: str) -> Callable[[Session], WarehousesData]:
         return WarehousesData(
             queries.warehouse_loads(session),
             queries.stock_by_warehouse(session, text, limit=STOCK_LIMIT),
+            queries.service_rows(session),
             queries.zone_rows(session),
             queries.rate_rows(session),
             rules.list_rules(session),
@@ -323,16 +325,37 @@ class WarehousesPage(Page):
             ],
             right=(3, 4, 5, 6, 7, 8),
         )
-        self.batch_table = DetailTable(["Pick list", "Warehouse", "Orders", "Created"])
+        self.batch_table = DetailTable(
+            ["Pick list", "Warehouse", "Orders", "Created"],
+            empty="No open pick lists. Use Print pick list… to start one.",
+        )
         self.search = SearchField("Find SKU or title")
         self.search.search.connect(self._search)
-        self.stock = DetailTable(["SKU", "Title"])
-        self.zones = DetailTable(
-            ["Service", "Zone", "From", "Scope", "Countries", "Up to km"], right=(5,)
+        self.stock = DetailTable(
+            ["SKU", "Title"],
+            empty="No SKUs to show. Add products on the Products page, or clear "
+            "the search.",
         )
-        self.bands = DetailTable(["Service", "Zone", "Up to", "Price"], right=(2, 3))
-        self.rule_table = DetailTable(["Id", "Rule"])
-        self.carriers = DetailTable(["Carrier", "Kind", "Tracking page"])
+        self.zones = DetailTable(
+            ["Service", "Zone", "From", "Scope", "Countries", "Up to km"],
+            right=(5,),
+            empty="No zone rules yet. Use Add zone rule… to say which zone a "
+            "parcel ships in.",
+        )
+        self.bands = DetailTable(
+            ["Service", "Zone", "Up to", "Price"],
+            right=(2, 3),
+            empty="No weight bands yet. Use Set rate… or Import CSV… to add prices.",
+        )
+        self.rule_table = DetailTable(
+            ["Id", "Rule"],
+            empty="No routing rules, so the routing score alone picks each "
+            "order's warehouse. Use Add rule… to add one.",
+        )
+        self.carriers = DetailTable(
+            ["Carrier", "Kind", "Tracking page"],
+            empty="No carriers yet. Use Add carrier… to add one.",
+        )
         self.tabs = QTabWidget()
         self.tabs.addTab(self._overview_tab(), "Warehouses")
         self.tabs.addTab(self._stock_tab(), "Stock")
@@ -594,16 +617,9 @@ class WarehousesPage(Page):
         )
 
     def _services(self) -> list[tuple[int, str, str]]:
-        found: dict[int, tuple[int, str, str]] = {}
-        for r in self.data.rates if self.data else []:
-            found[r.service_id] = (
-                r.service_id,
-                f"{r.carrier} / {r.service}",
-                r.currency,
-            )
-        for z in self.data.zones if self.data else []:
-            found.setdefault(z.service_id, (z.service_id, z.label, ""))
-        return list(found.values())
+        """Return every active service, new ones with no zones or rates too."""
+        services = self.data.services if self.data else []
+        return [(s.id, s.label, s.currency) for s in services]
 
     def add_service(self) -> None:
         self._dialog(ServiceDialog(self.ctx, self), "Adding the service")
