@@ -17,7 +17,7 @@ from app.core import catalog, db, ledger, orders, setup
 from app.core.channels import buffers
 from app.core.exceptions import PeriodClosed
 from app.core.fulfillment import rules
-from app.core.models import OutboxItem, Shop, TaxRule
+from app.core.models import Channel, OutboxItem, Shop, TaxRule
 from app.core.order_input import Address, LineInput, OrderInput
 from app.core.tax import TaxRate
 from app.core.uow import UnitOfWork
@@ -203,3 +203,50 @@ def test_long_session_sees_changes_between_transactions(pair) -> None:  # type: 
             elsewhere.commit()
         with pytest.raises(PeriodClosed):
             orders.capture(uow, order(2, at=datetime(2026, 6, 20, tzinfo=UTC)))
+
+
+def test_session_reused_after_commit_sees_closed_month(pair) -> None:  # type: ignore[no-untyped-def]
+    engine, other = pair
+    with UnitOfWork(engine) as uow:
+        uow.commit()
+        ledger.ensure_open(uow.session, NOON.date())
+        uow.commit()
+        with UnitOfWork(other) as elsewhere:
+            ledger.close_period(elsewhere, NOON.year, NOON.month)
+            elsewhere.commit()
+        with pytest.raises(PeriodClosed):
+            ledger.ensure_open(uow.session, NOON.date())
+
+
+def test_session_reused_after_commit_queues_new_channel(pair) -> None:  # type: ignore[no-untyped-def]
+    engine, other = pair
+    with UnitOfWork(engine) as uow:
+        orders.capture(uow, order(1))
+        uow.commit()
+        with UnitOfWork(other) as elsewhere:
+            setup.add_channel(elsewhere, "Stall", "woocommerce", connected=True)
+            elsewhere.commit()
+        orders.capture(uow, order(2))
+        uow.commit()
+    with UnitOfWork(engine, write=False) as uow:
+        queued_for = set(
+            uow.session.scalars(
+                select(Channel.name)
+                .join(OutboxItem, OutboxItem.channel_id == Channel.id)
+                .where(OutboxItem.sku == "MUG")
+            )
+        )
+    assert "Stall" in queued_for
+
+
+def test_settings_change_undone_by_savepoint_is_dropped(pair) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = pair
+    with UnitOfWork(engine) as uow:
+        orders.capture(uow, order(1))
+        savepoint = uow.session.begin_nested()
+        replace_gb_vat(uow, "50", "Wrong VAT")
+        orders.capture(uow, order(2))
+        savepoint.rollback()
+        result = orders.capture(uow, order(3))
+        uow.commit()
+    assert load_order(engine, result.order_id).tax_total == 200

@@ -20,6 +20,7 @@ from app.core.changes import Changes
 from app.core.channels.buffers import requeue_channel
 from app.core.exceptions import NotFound, ValidationError
 from app.core.models import Channel, User, Warehouse
+from app.core.reference import forget
 from app.core.shop import get_shop
 from app.core.uow import UnitOfWork
 
@@ -134,7 +135,7 @@ def set_channel_buffer(
     old = (channel.buffer_units, str(channel.buffer_percent))
     channel.buffer_units = units
     channel.buffer_percent = percent
-    uow.session.info.pop("connected_channels", None)
+    forget(uow.session)
     # Every channel must hear its new figure, or rule 7 breaks.
     queued = requeue_channel(uow.session, channel)
     record(

@@ -64,7 +64,7 @@ from app.core.order_input import (
 )
 from app.core.outbox import queue_stock
 from app.core.pricing import Component, PricedOrder, PricingRequest, price_order
-from app.core.reference import cached
+from app.core.reference import cached, derived
 from app.core.routing import route_order
 from app.core.shop import get_shop, local_date, shop_zone
 from app.core.tax import (
@@ -95,7 +95,7 @@ class CaptureResult:
 
 
 def get_channel(session: Session, name: str) -> Channel:
-    cache: dict[str, Channel] = session.info.setdefault("channels", {})
+    cache: dict[str, Channel] = derived(session).setdefault("channels", {})
     channel = cache.get(name)
     if channel is None:
         channel = session.scalar(select(Channel).where(Channel.name == name))

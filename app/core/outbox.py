@@ -13,18 +13,20 @@ from sqlalchemy.orm import Session
 from app.core.channels.buffers import visible_quantity
 from app.core.models import Channel, OutboxItem, StockLevel, Variant, Warehouse
 from app.core.money import round_half_up
+from app.core.reference import derived
 from app.core.uow import insert_rows
 
 
 def connected_channels(session: Session) -> list[Channel]:
-    cached = session.info.get("connected_channels")
+    values = derived(session)
+    cached = values.get("connected_channels")
     if cached is None:
         cached = list(
             session.scalars(
                 select(Channel).where(Channel.connected.is_(True)).order_by(Channel.id)
             )
         )
-        session.info["connected_channels"] = cached
+        values["connected_channels"] = cached
     return cached
 
 

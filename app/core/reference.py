@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import ClauseElement
 
@@ -56,6 +56,10 @@ _lock = threading.Lock()
 def transaction_scope(session: Session) -> dict[str, Any]:
     """Return a dict that lives as long as the session's current transaction."""
     transaction = session.get_transaction()
+    if transaction is None:
+        # Between a commit and the next statement there is no transaction
+        # yet; begin it now, so that the scope belongs to it alone.
+        transaction = session.begin()
     held = session.info.get(_TXN_KEY)
     if held is None or held[0] is not transaction:
         held = (transaction, {})
@@ -149,6 +153,13 @@ def _only_version(session: Session, obj: object) -> bool:
         return False
     changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
     return changed <= {"settings_version"}
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    """Read settings afresh after a savepoint rolls back a change to them."""
+    if session.in_transaction():
+        forget(session)
 
 
 @event.listens_for(Session, "do_orm_execute")

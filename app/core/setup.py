@@ -137,7 +137,7 @@ def add_channel(
     )
     uow.session.add(channel)
     uow.session.flush()
-    uow.session.info.pop("connected_channels", None)
+    forget(uow.session)
     record(uow, "channel.add", "channel", channel.id, detail={"kind": kind})
     return channel
 

@@ -23,6 +23,7 @@ from app.core.exceptions import NotFound, ValidationError
 from app.core.models import Channel
 from app.core.models.sync_ext import ChannelSyncState
 from app.core.money import currency_exponent
+from app.core.reference import forget
 from app.core.setup import add_channel
 from app.core.uow import UnitOfWork
 
@@ -232,7 +233,7 @@ def configure_channel(
         settings["location_ref"] = location_ref or None
     if connected is not None:
         channel.connected = connected
-        uow.session.info.pop("connected_channels", None)
+        forget(uow.session)
     channel.settings = settings
     uow.session.flush()
     record(uow, "channel.configure", "channel", channel.id)
