@@ -78,9 +78,15 @@ class EmptyStateTable(QWidget):
         self.hint.setText(text)
 
     def _update(self) -> None:
-        model = self.view.model()
-        empty = model is None or model.rowCount() == 0
-        self._stack.setCurrentWidget(self.hint if empty else self.view)
+        # Hiding the view can make it fetch its first rows on the way out, so
+        # the check runs again after each switch until the choice holds.
+        for _ in range(3):
+            model = self.view.model()
+            empty = model is None or model.rowCount() == 0
+            wanted = self.hint if empty else self.view
+            if self._stack.currentWidget() is wanted:
+                return
+            self._stack.setCurrentWidget(wanted)
 
 
 class SearchField(QLineEdit):

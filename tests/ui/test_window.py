@@ -321,3 +321,24 @@ def test_navigation_table_matches_page_classes() -> None:
     for entry in PAGES:
         assert entry.installed(), entry.module
         assert entry.page_class().key == entry.key
+
+
+def test_orders_search_after_scrolling_shows_rows(
+    qtbot: QtBot, demo_engine: Engine
+) -> None:
+    window = open_window(qtbot, demo_engine)
+    orders = window.open_page("orders")
+    assert isinstance(orders, OrdersPage)
+    settle(qtbot, window)
+    for _ in range(12):
+        orders.table.view.scrollToBottom()
+        settle(qtbot, window)
+    assert orders.model.rowCount() > 100
+
+    orders.search.setText("Zofia")
+    orders.search.returnPressed.emit()
+    settle(qtbot, window)
+
+    assert orders.model.rowCount() > 0
+    assert orders.table.view.isVisibleTo(orders)
+    assert not orders.table.hint.isVisibleTo(orders)
