@@ -112,7 +112,7 @@ def register(subparsers: Any) -> None:
     buffer.add_argument("--sku", help="the SKU (default: every SKU of the channel)")
     mode = buffer.add_mutually_exclusive_group(required=True)
     mode.add_argument("--units", type=int, help="hold back this many units")
-    mode.add_argument("--percent", type=Decimal, help="hold back this % of available")
+    mode.add_argument("--percent", type=Decimal, help="hold back this %% of available")
     mode.add_argument(
         "--keep-last",
         type=int,

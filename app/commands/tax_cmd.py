@@ -74,7 +74,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "country": r.country,
                 "region": r.region,
                 "postcode": r.postcode,
-                "rate": str(r.rate.normalize()),
+                "rate": f"{r.rate.normalize():f}",
                 "name": r.name,
                 "priority": r.priority,
                 "compound": r.compound,

@@ -62,6 +62,11 @@ class Formatter:
     def number(self, value: int | Decimal) -> str:
         return format_decimal(value, locale=self.locale)
 
+    def count(self, value: int, noun: str, plural: str | None = None) -> str:
+        """Format a count with its noun, e.g. "1 SKU" or "1,204 SKUs"."""
+        word = noun if value == 1 else (plural or f"{noun}s")
+        return f"{self.number(value)} {word}"
+
     def percent(self, rate: Decimal) -> str:
         """Format a rate given in percent, e.g. Decimal("20") -> "20%"."""
         return format_percent(rate / 100, format="#,##0.##%", locale=self.locale)

@@ -113,7 +113,7 @@ class CustomersPage(Page):
 
     def _show_ids(self, ids: list[int]) -> None:
         self.model.set_ids(ids)
-        self.count.setText(f"{self.ctx.fmt.number(len(ids))} customers")
+        self.count.setText(self.ctx.fmt.count(len(ids), "customer"))
         if self.selected_id is not None:
             self.show_record(self.selected_id)
 
@@ -142,7 +142,7 @@ class CustomersPage(Page):
         row = detail.row
         self.name.setText(row.name)
         facts = [x for x in (row.email, detail.company, detail.phone, row.country) if x]
-        facts.append(f"{fmt.number(row.orders)} orders")
+        facts.append(fmt.count(row.orders, "order"))
         facts.append(f"lifetime value {fmt.money(row.lifetime_value)}")
         self.facts.setText(" · ".join(facts))
         self.orders.fill(

@@ -196,7 +196,11 @@ class OrderPanel(QWidget):
         self.address.setText(f"<b>{row.customer or 'Guest'}</b><br>{contact}")
         money = [
             ("Subtotal", fmt.money(detail.subtotal, currency)),
-            ("Discounts", "−" + fmt.money(detail.discount_total, currency)),
+            (
+                "Discounts",
+                ("−" if detail.discount_total else "")
+                + fmt.money(detail.discount_total, currency),
+            ),
             ("Shipping", fmt.money(detail.shipping, currency)),
             ("Tax", fmt.money(detail.tax_total, currency)),
             ("<b>Total</b>", f"<b>{fmt.money(row.total, currency)}</b>"),

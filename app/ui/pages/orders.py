@@ -215,7 +215,7 @@ class OrdersPage(Page):
 
     def _show_ids(self, ids: list[int]) -> None:
         self.model.set_ids(ids)
-        self.count.setText(f"{self.ctx.fmt.number(len(ids))} orders")
+        self.count.setText(self.ctx.fmt.count(len(ids), "order"))
         if self.selected_id is not None:
             self.show_record(self.selected_id)
 

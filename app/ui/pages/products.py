@@ -4,6 +4,7 @@ is shown, the move history, and the stock dialogs."""
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -120,6 +121,9 @@ class ProductsPage(Page):
             self.buttons.append(button)
             title.addWidget(button)
         title.addWidget(add)
+        receive = QShortcut(QKeySequence("Ctrl+R"), self)
+        receive.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        receive.activated.connect(self.receive)
         filters = QHBoxLayout()
         filters.addWidget(self.search, 1)
         filters.addWidget(self.low_only)
@@ -189,7 +193,7 @@ class ProductsPage(Page):
 
     def _show_ids(self, ids: list[int]) -> None:
         self.model.set_ids(ids)
-        self.count.setText(f"{self.ctx.fmt.number(len(ids))} SKUs")
+        self.count.setText(self.ctx.fmt.count(len(ids), "SKU"))
         if self.selected_id is not None:
             self.show_record(self.selected_id)
 
