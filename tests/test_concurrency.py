@@ -98,3 +98,52 @@ def test_channel_orders_race_one_reserves_one_oversold(tmp_path: Path) -> None:
     assert outcome == ["oversold", "reserved"]
     assert _reserved(url) == (1, 2)
     assert violations(db.make_engine(url)) == []
+
+
+def test_month_close_waits_for_open_capture_on_postgres() -> None:
+    """A capture in flight when a month closes is counted in the close."""
+    import threading
+
+    from app.core import orders
+    from app.core.ledger import close_period
+    from app.core.models import Period
+
+    at = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    with postgres_url() as url:
+        _prepare(url)
+        engine = db.make_engine(url)
+        closed: list[object] = []
+
+        def close() -> None:
+            with UnitOfWork(engine) as uow:
+                close_period(uow, 2026, 3)
+                uow.commit()
+            closed.append(True)
+
+        closer = threading.Thread(target=close)
+        with UnitOfWork(engine) as uow:
+            orders.capture(
+                uow,
+                OrderInput(
+                    channel="Shop",
+                    external_id="IN-FLIGHT",
+                    placed_at=at,
+                    ship_to=Address(name="A Buyer", country="GB", postcode="SW1A 1AA"),
+                    lines=[LineInput("LAST", 1, "9.00")],
+                ),
+            )
+            closer.start()
+            closer.join(timeout=1.0)
+            # The close waits on this transaction's lock on the shop row.
+            assert closed == []
+            uow.commit()
+        closer.join(timeout=30)
+        assert closed == [True]
+        with UnitOfWork(engine, write=False) as uow:
+            period = uow.session.scalar(
+                select(Period).where(Period.year == 2026, Period.month == 3)
+            )
+            assert period is not None
+            assert period.closed_line_count == 3
+        assert violations(engine) == []
+        engine.dispose()

@@ -26,7 +26,7 @@ from app.core.exceptions import (
     UnbalancedEntry,
     ValidationError,
 )
-from app.core.models import Account, JournalEntry, JournalLine, Period
+from app.core.models import Account, JournalEntry, JournalLine, Period, Shop
 from app.core.reference import cached, forget
 from app.core.shop import get_shop, local_date, shop_zone
 from app.core.uow import UnitOfWork
@@ -342,6 +342,10 @@ def close_period(uow: UnitOfWork, year: int, month: int) -> Period:
     if not 1 <= month <= 12:
         raise ValidationError("period", f"{year}-{month}", "month must be 1 to 12")
     session = uow.session
+    # On PostgreSQL every writer holds a share lock on the shop row until it
+    # commits: this waits for them, so the totals below include their lines,
+    # and writers that start later wait here and then find the month closed.
+    session.execute(uow.locked(select(Shop.id).where(Shop.id == 1)))
     period = _period(session, year, month)
     if period.status == "closed":
         raise InvalidTransition(f"period {year}-{month:02d} is already closed")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.core.exceptions import SchemaError
 from app.core.models import Shop
 from app.core.reference import transaction_scope
+from app.core.uow import LOCK_SHOP
 
 
 def get_shop(session: Session) -> Shop:
@@ -20,9 +21,14 @@ def get_shop(session: Session) -> Shop:
     if shop is None:
         # Read again in every transaction: another process may have changed
         # the settings, and their version decides what the caches may reuse.
-        shop = session.scalar(
+        statement = (
             select(Shop).where(Shop.id == 1).execution_options(populate_existing=True)
         )
+        if session.info.get(LOCK_SHOP):
+            # Held until commit, so a month cannot close between this
+            # transaction's check that it is open and its commit.
+            statement = statement.with_for_update(read=True)
+        shop = session.scalar(statement)
         if shop is None:
             raise SchemaError(
                 "this database holds no shop yet; run `backroom init` or open the "

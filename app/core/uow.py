@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from app.core.db import is_sqlite
 
 S = TypeVar("S", bound=Select[Any])
+#: Session flag: read the shop row with a share lock (PostgreSQL writers).
+LOCK_SHOP = "lock_shop"
 
 
 class UnitOfWork:
@@ -46,6 +48,9 @@ class UnitOfWork:
                 sqlite_begin="IMMEDIATE" if self.write else "DEFERRED"
             )
         self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
+        # PostgreSQL writers hold a share lock on the shop row, which closing a
+        # month locks exclusively; see app.core.shop.get_shop.
+        self.session.info[LOCK_SHOP] = self.write and not self._sqlite
         self.session.begin()
         return self
 
