@@ -147,3 +147,47 @@ def test_month_close_waits_for_open_capture_on_postgres() -> None:
             assert period.closed_line_count == 3
         assert violations(engine) == []
         engine.dispose()
+
+
+def test_first_orders_of_new_sku_both_keep_on_postgres() -> None:
+    """Two captures that both create a SKU's stock level row both succeed."""
+    import threading
+
+    from app.core import catalog, orders
+
+    def order(number: int) -> OrderInput:
+        return OrderInput(
+            channel="Shop",
+            external_id=f"NEW-{number}",
+            placed_at=datetime(2026, 3, 10, 12, tzinfo=UTC),
+            ship_to=Address(name="A Buyer", country="GB", postcode="SW1A 1AA"),
+            lines=[LineInput("NEW", 1, "9.00")],
+        )
+
+    with postgres_url() as url:
+        _prepare(url)
+        engine = db.make_engine(url)
+        with UnitOfWork(engine) as uow:
+            catalog.create_product(uow, "New thing", [catalog.VariantInput("NEW")])
+            uow.commit()
+        outcome: list[str] = []
+
+        def second() -> None:
+            try:
+                with UnitOfWork(engine) as uow:
+                    orders.capture(uow, order(2))
+                    uow.commit()
+                outcome.append("kept")
+            except Exception as exc:  # the test reports whatever went wrong
+                outcome.append(f"{type(exc).__name__}: {exc}")
+
+        other = threading.Thread(target=second)
+        with UnitOfWork(engine) as uow:
+            orders.capture(uow, order(1))
+            other.start()
+            other.join(timeout=1.0)
+            uow.commit()
+        other.join(timeout=30)
+        assert outcome == ["kept"]
+        assert violations(engine) == []
+        engine.dispose()

@@ -68,37 +68,36 @@ def lock_levels(
     Missing levels are created at zero. Rows are locked in key order, so two
     transactions locking overlapping sets take their locks in the same order.
     """
-    session = uow.session
     held = _held(uow)
     wanted = sorted(set(pairs))
     missing = [pair for pair in wanted if pair not in held or not _attached(held[pair])]
     if missing:
-        for row in session.scalars(
-            uow.locked(
-                select(StockLevel)
-                .where(
-                    tuple_(StockLevel.variant_id, StockLevel.warehouse_id).in_(missing)
-                )
-                .order_by(StockLevel.variant_id, StockLevel.warehouse_id)
+        found = _select_levels(uow, missing)
+        absent = [pair for pair in missing if pair not in found]
+        if absent:
+            uow.insert_if_absent(
+                StockLevel,
+                [
+                    {"variant_id": v, "warehouse_id": w, "on_hand": 0, "reserved": 0}
+                    for v, w in absent
+                ],
             )
-        ):
-            held[(row.variant_id, row.warehouse_id)] = row
-        created = False
-        for variant_id, warehouse_id in missing:
-            found = held.get((variant_id, warehouse_id))
-            if found is None or not _attached(found):
-                row = StockLevel(
-                    variant_id=variant_id,
-                    warehouse_id=warehouse_id,
-                    on_hand=0,
-                    reserved=0,
-                )
-                session.add(row)
-                held[(variant_id, warehouse_id)] = row
-                created = True
-        if created:
-            session.flush()
+            found.update(_select_levels(uow, absent))
+        held.update(found)
     return {pair: held[pair] for pair in wanted}
+
+
+def _select_levels(
+    uow: UnitOfWork, pairs: list[tuple[int, int]]
+) -> dict[tuple[int, int], StockLevel]:
+    rows = uow.session.scalars(
+        uow.locked(
+            select(StockLevel)
+            .where(tuple_(StockLevel.variant_id, StockLevel.warehouse_id).in_(pairs))
+            .order_by(StockLevel.variant_id, StockLevel.warehouse_id)
+        )
+    )
+    return {(row.variant_id, row.warehouse_id): row for row in rows}
 
 
 def level(uow: UnitOfWork, variant_id: int, warehouse_id: int) -> StockLevel:

@@ -10,6 +10,7 @@ UPDATE``) through :meth:`UnitOfWork.locked`.
 
 from __future__ import annotations
 
+import importlib
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -74,6 +75,18 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    def insert_if_absent(self, model: type[Any], rows: list[dict[str, Any]]) -> None:
+        """Insert the rows whose key is not taken yet; skip the others.
+
+        Two PostgreSQL transactions may both find a row missing and insert
+        it; the second then skips it instead of failing on the key.
+        """
+        if not rows:
+            return
+        dialect = self.session.get_bind().dialect.name
+        module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+        self.session.execute(module.insert(model).on_conflict_do_nothing(), rows)
 
     def locked(self, statement: S) -> S:
         """Return ``statement`` locking its rows until commit where needed.
