@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -143,3 +144,18 @@ def test_restore_over_damaged_file_keeps_its_bytes(
     assert safety is not None
     assert safety.read_bytes() == damaged
     assert account_nets(shop)["1200"] == 300
+
+
+def test_prune_removes_abandoned_partial_copies(shop: Engine, tmp_path: Path) -> None:
+    stem = Path(str(shop.url.database)).stem
+    abandoned = tmp_path / f"{stem}-20260301-000000-daily.sqlite.part"
+    in_progress = tmp_path / f"{stem}-20260302-000000-daily.sqlite.part"
+    for part in (abandoned, in_progress):
+        part.write_bytes(b"partial copy")
+    two_hours_ago = datetime.now(UTC).timestamp() - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+
+    backup.backup(shop, folder=tmp_path, keep=3)
+
+    assert not abandoned.exists()
+    assert in_progress.exists()

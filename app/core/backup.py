@@ -12,6 +12,7 @@ import logging
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -151,6 +152,10 @@ def default_folder(database: Path) -> Path:
     return database.resolve().parent / "backups"
 
 
+#: Seconds after which an unfinished copy counts as abandoned.
+PART_MAX_AGE_S = 3600
+
+
 def prune(folder: Path, stem: str, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` backups of one database."""
     mine = sorted(
@@ -161,6 +166,14 @@ def prune(folder: Path, stem: str, keep: int) -> list[Path]:
     for path in removed:
         path.unlink(missing_ok=True)
         log.info("removed old backup %s", path)
+    # A copy cut off by a crash leaves its .part file. One untouched for an
+    # hour is not being written by any running backup.
+    stale_before = time.time() - PART_MAX_AGE_S
+    for part in folder.glob(f"{stem}-*.sqlite.part"):
+        if part.stat().st_mtime < stale_before:
+            part.unlink(missing_ok=True)
+            log.info("removed unfinished backup %s", part)
+            removed.append(part)
     return removed
 
 
