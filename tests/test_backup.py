@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from app import __version__
 from app.cli import main
 from app.core import backup, db
 from app.core.exceptions import SchemaError
@@ -115,6 +116,15 @@ def test_newer_database_refused_naming_versions(shop: Engine) -> None:
         SchemaError, match=r"Backroom 9\.1\.0 \(schema 0999\).*newer than"
     ):
         backup.migrate_safely(shop)
+
+
+def test_newer_schema_from_same_version_asks_for_newer(shop: Engine) -> None:
+    with shop.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    with pytest.raises(SchemaError) as raised:
+        backup.migrate_safely(shop)
+    assert "install a newer Backroom" in str(raised.value)
+    assert f"install Backroom {__version__}" not in str(raised.value)
 
 
 def test_backup_and_restore_commands(shop: Engine, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

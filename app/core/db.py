@@ -148,11 +148,16 @@ def refuse_newer(engine: Engine) -> None:
     current = current_revision(engine)
     if current is None or _known_revision(current):
         return
+    writer = written_by(engine)
+    # A development build can share its version number with this one, and
+    # then only the schema tells them apart.
+    named = writer is not None and writer != __version__
     raise SchemaError(
-        f"this database was written by Backroom {written_by(engine) or 'unknown'} "
+        f"this database was written by Backroom {writer if named else 'unknown'} "
         f"(schema {current}), which is newer than this Backroom {__version__} "
-        f"(schema {head_revision()}); install Backroom "
-        f"{written_by(engine) or 'of that version'} or newer to open it"
+        f"(schema {head_revision()}); install "
+        + (f"Backroom {writer} or newer" if named else "a newer Backroom")
+        + " to open it"
     )
 
 
