@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         # The reader of the output, such as `head`, stopped early. Standard
-        # output goes to the null device so that the exit flush cannot fail.
+        # output now goes to the null device, so flushing it at exit succeeds.
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
         return 0

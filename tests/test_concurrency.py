@@ -149,7 +149,7 @@ def test_month_close_waits_for_open_capture_on_postgres() -> None:
         engine.dispose()
 
 
-def test_first_orders_of_new_sku_both_keep_on_postgres() -> None:
+def test_new_sku_first_orders_race_on_postgres() -> None:
     """Two captures that both create a SKU's stock level row both succeed."""
     import threading
 

@@ -149,8 +149,8 @@ def refuse_newer(engine: Engine) -> None:
     if current is None or _known_revision(current):
         return
     writer = written_by(engine)
-    # A development build can share its version number with this one, and
-    # then only the schema tells them apart.
+    # A development build can share this build's version number and differ
+    # only in its schema, so that version is not worth naming.
     named = writer is not None and writer != __version__
     raise SchemaError(
         f"this database was written by Backroom {writer if named else 'unknown'} "

@@ -42,7 +42,7 @@ RECEIPT_CREDIT = {"purchase": "2000", "opening": "3100"}
 ADJUSTMENT_REASONS = ("damaged", "lost", "found", "write_off", "correction", "count")
 
 
-def _held(uow: UnitOfWork) -> dict[tuple[int, int], StockLevel]:
+def _locked_levels(uow: UnitOfWork) -> dict[tuple[int, int], StockLevel]:
     """Return the stock levels this transaction has locked, by SKU and warehouse.
 
     The rows stay locked until the transaction ends, so a second look at the
@@ -68,9 +68,11 @@ def lock_levels(
     Missing levels are created at zero. Rows are locked in key order, so two
     transactions locking overlapping sets take their locks in the same order.
     """
-    held = _held(uow)
-    wanted = sorted(set(pairs))
-    missing = [pair for pair in wanted if pair not in held or not _attached(held[pair])]
+    locked = _locked_levels(uow)
+    keys = sorted(set(pairs))
+    missing = [
+        pair for pair in keys if pair not in locked or not _attached(locked[pair])
+    ]
     if missing:
         found = _select_levels(uow, missing)
         absent = [pair for pair in missing if pair not in found]
@@ -83,8 +85,8 @@ def lock_levels(
                 ],
             )
             found.update(_select_levels(uow, absent))
-        held.update(found)
-    return {pair: held[pair] for pair in wanted}
+        locked.update(found)
+    return {pair: locked[pair] for pair in keys}
 
 
 def _select_levels(

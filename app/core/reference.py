@@ -60,11 +60,11 @@ def transaction_scope(session: Session) -> dict[str, Any]:
         # Between a commit and the next statement there is no transaction
         # yet; begin it now, so that the scope belongs to it alone.
         transaction = session.begin()
-    held = session.info.get(_TXN_KEY)
-    if held is None or held[0] is not transaction:
-        held = (transaction, {})
-        session.info[_TXN_KEY] = held
-    scope: dict[str, Any] = held[1]
+    stored = session.info.get(_TXN_KEY)
+    if stored is None or stored[0] is not transaction:
+        stored = (transaction, {})
+        session.info[_TXN_KEY] = stored
+    scope: dict[str, Any] = stored[1]
     return scope
 
 
@@ -86,7 +86,10 @@ def derived(session: Session) -> dict[Hashable, Any]:
 
 
 def cached(session: Session, key: Hashable, load: Callable[[Session], T]) -> T:
-    """Return ``load(session)``, loaded at most once per settings version."""
+    """Return ``load(session)``, reused while the settings version is unchanged.
+
+    Two threads that miss at once may both load; the later one is kept.
+    """
     scope = transaction_scope(session)
     local = derived(session)
     if key in local:

@@ -82,11 +82,9 @@ class UnitOfWork:
         Two PostgreSQL transactions may both find a row missing and insert
         it; the second then skips it instead of failing on the key.
         """
-        if not rows:
-            return
-        dialect = self.session.get_bind().dialect.name
-        module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
-        self.session.execute(module.insert(model).on_conflict_do_nothing(), rows)
+        if rows:
+            statement = dialect_insert(self.session, model).on_conflict_do_nothing()
+            self.session.execute(statement, rows)
 
     def locked(self, statement: S) -> S:
         """Return ``statement`` locking its rows until commit where needed.
@@ -97,6 +95,16 @@ class UnitOfWork:
         if self._sqlite:
             return statement
         return statement.with_for_update()
+
+
+def dialect_insert(session: Session, model: type[Any]) -> Any:
+    """Return the SQLite or PostgreSQL INSERT of ``model``, which has ON CONFLICT.
+
+    The dialect module is imported when first needed: PostgreSQL's alone adds
+    tens of milliseconds to every start of the window.
+    """
+    dialect = session.get_bind().dialect.name
+    return importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert(model)
 
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:

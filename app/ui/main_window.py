@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(icon(entry.icon), entry.title)
             item.setToolTip(f"{entry.title} (Ctrl+{number})")
             self.nav.addItem(item)
-            # A placeholder holds the page's place until it is first shown.
+            # An empty widget takes the page's place until it is first shown.
             self.stack.addWidget(QWidget())
         self.nav.currentRowChanged.connect(self.show_page)
 

@@ -83,10 +83,10 @@ class EmptyStateTable(QWidget):
         for _ in range(3):
             model = self.view.model()
             empty = model is None or model.rowCount() == 0
-            wanted = self.hint if empty else self.view
-            if self._stack.currentWidget() is wanted:
+            target = self.hint if empty else self.view
+            if self._stack.currentWidget() is target:
                 return
-            self._stack.setCurrentWidget(wanted)
+            self._stack.setCurrentWidget(target)
 
 
 class SearchField(QLineEdit):
@@ -158,7 +158,7 @@ class DetailTable(QTableWidget):
         super().__init__(0, len(headers), parent)
         #: Shown in the table's place while it has no rows.
         self.empty_hint = empty
-        self.hint_shown = True
+        self.hint_visible = True
         self.setHorizontalHeaderLabels(list(headers))
         self._right = set(right)
         configure_table(self)
@@ -192,7 +192,7 @@ class DetailTable(QTableWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        if self.rowCount() or not self.empty_hint or not self.hint_shown:
+        if self.rowCount() or not self.empty_hint or not self.hint_visible:
             return
         painter = QPainter(self.viewport())
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
@@ -204,9 +204,9 @@ class DetailTable(QTableWidget):
         )
         painter.end()
 
-    def show_hint(self, shown: bool) -> None:
+    def show_hint(self, visible: bool) -> None:
         """Show or hide the empty hint, e.g. while no record is on display."""
-        self.hint_shown = shown
+        self.hint_visible = visible
         self.viewport().update()
 
     def fit_height(self, max_rows: int = 12) -> None:
@@ -217,11 +217,11 @@ class DetailTable(QTableWidget):
         self.setFixedHeight(height)
 
 
-def show_hints(tables: Iterable[DetailTable], shown: bool) -> None:
+def show_hints(tables: Iterable[DetailTable], visible: bool) -> None:
     """Show or hide the empty hints of tables that describe one record.
 
     Such hints speak of the record on display, so they stay hidden while
     none is.
     """
     for table in tables:
-        table.show_hint(shown)
+        table.show_hint(visible)

@@ -306,13 +306,13 @@ def test_every_page_opens_on_real_history(qtbot: QtBot, imported) -> None:  # ty
 
 def test_window_builds_pages_when_first_shown(qtbot: QtBot, shop: Engine) -> None:
     window = open_window(qtbot, shop)
-    shown = window.current.key
-    assert window.built == [shown]
+    first = window.current.key
+    assert window.built == [first]
     assert len(window.keys) == len(PAGES)
 
     window.open_page("ledger")
     settle(qtbot, window)
-    assert window.built == [shown, "ledger"]
+    assert window.built == [first, "ledger"]
     assert isinstance(window.current, LedgerPage)
     assert window.nav.currentItem().text() == "Ledger"
 

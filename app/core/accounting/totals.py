@@ -13,7 +13,6 @@ journal, for instance after a bulk import.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections import defaultdict
 from collections.abc import Collection
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from app.core.models import JournalEntry, JournalLine
 from app.core.models.accounting import LedgerMonthTotal
 from app.core.reports import CLOSING_KINDS
+from app.core.uow import dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect = session.get_bind().dialect.name
     keys = ["account_id", "channel_key", "year", "month", "closing"]
     if dialect in ("sqlite", "postgresql"):
-        # Imported here, when first needed: the PostgreSQL dialect's import
-        # alone would add tens of milliseconds to every start of the window.
-        module: Any = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
-        statement = module.insert(LedgerMonthTotal)
+        statement = dialect_insert(session, LedgerMonthTotal)
         statement = statement.on_conflict_do_update(
             index_elements=keys,
             set_={

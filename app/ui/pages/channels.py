@@ -357,15 +357,14 @@ class ChannelsPage(Page):
         """The channel secrets, opened on first use."""
         if self._secrets is None:
             self._secrets = SecretStore()
-        if not self._secrets.persistent and not self.keyring_note.text():
+        return self._secrets
+
+    def refresh(self) -> None:
+        if not self.secrets.persistent:
             self.keyring_note.setText(
                 "No system keyring on this computer: channel credentials are "
                 "kept for this session only."
             )
-        return self._secrets
-
-    def refresh(self) -> None:
-        self.secrets  # noqa: B018 - shows the keyring note before the rows arrive
         self.ctx.ops.read(
             sync_status.all_status, self.show_channels, label="Loading channels"
         )
